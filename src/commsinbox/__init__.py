@@ -1,0 +1,1 @@
+"""commsinbox: one inbox for every customer conversation on WhatsApp and Instagram."""

@@ -1,0 +1,55 @@
+"""The in-memory database: tables of copied rows, with transactions applied on commit."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+Key = tuple[Any, ...]
+
+
+@attrs.define
+class MemoryDatabase:
+    """Shared state of every in-memory unit of work. Rows are stored as copies and handed out as copies."""
+
+    tables: dict[str, dict[Key, Any]] = attrs.field(factory=dict)
+
+    def table(self, name: str) -> dict[Key, Any]:
+        return self.tables.setdefault(name, {})
+
+
+@attrs.define
+class Transaction:
+    """A private working set over a `MemoryDatabase`; `commit` writes the changed keys back."""
+
+    db: MemoryDatabase
+    _work: dict[str, dict[Key, Any]] = attrs.field(factory=dict)
+    _changed: dict[str, set[Key]] = attrs.field(factory=dict)
+
+    def rows(self, name: str) -> dict[Key, Any]:
+        if name not in self._work:
+            self._work[name] = dict(self.db.table(name))
+        return self._work[name]
+
+    def put(self, name: str, key: Key, row: Any) -> None:
+        self.rows(name)[key] = attrs.evolve(row)
+        self._changed.setdefault(name, set()).add(key)
+
+    def pop(self, name: str, key: Key) -> bool:
+        found = self.rows(name).pop(key, None) is not None
+        self._changed.setdefault(name, set()).add(key)
+        return found
+
+    def find(self, name: str, where: Callable[[Any], bool]) -> Iterator[Any]:
+        return (attrs.evolve(row) for row in self.rows(name).values() if where(row))
+
+    def commit(self) -> None:
+        for name, keys in self._changed.items():
+            shared = self.db.table(name)
+            for key in keys:
+                if key in self._work[name]:
+                    shared[key] = self._work[name][key]
+                else:
+                    shared.pop(key, None)
+        self._changed.clear()

@@ -1,0 +1,79 @@
+"""In-memory units of work: first-class adapters for tests, BDD and embedding."""
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from ...domain.model.ids import TeamId, UserId
+from .repositories import (
+    MemoryMembershipRepository,
+    MemoryRecordRepository,
+    MemoryTeamRepository,
+    MemoryTokenRepository,
+    MemoryUserRepository,
+    MemoryVaultRepository,
+)
+from .store import MemoryDatabase, Transaction
+
+
+class _MemoryUnitOfWork:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+        self.tx = Transaction(db)
+
+    async def __aenter__(self) -> Self:
+        self.tx = Transaction(self._db)
+        self._bind(self.tx)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.tx = Transaction(self._db)  # anything not committed is dropped
+
+    async def commit(self) -> None:
+        self.tx.commit()
+
+    def _bind(self, tx: Transaction) -> None:
+        raise NotImplementedError
+
+
+class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
+    def __init__(self, db: MemoryDatabase, team_id: TeamId) -> None:
+        super().__init__(db)
+        self.team_id = team_id
+        self._bind(self.tx)
+
+    def _bind(self, tx: Transaction) -> None:
+        team = self.team_id
+        self.teams = MemoryTeamRepository(tx, team)
+        self.members = MemoryMembershipRepository(tx, team)
+        self.clients = MemoryRecordRepository(tx, team, "clients")
+        self.orders = MemoryRecordRepository(tx, team, "orders", ("number",))
+        self.invoices = MemoryRecordRepository(tx, team, "invoices", ("number",))
+        self.transactions = MemoryRecordRepository(tx, team, "transactions")
+        self.measurements = MemoryRecordRepository(tx, team, "measurements")
+        self.vault = MemoryVaultRepository(tx, team)
+
+
+class MemoryAccountUnitOfWork(_MemoryUnitOfWork):
+    def __init__(self, db: MemoryDatabase, user_id: UserId | None) -> None:
+        super().__init__(db)
+        self.user_id = user_id
+        self._bind(self.tx)
+
+    def _bind(self, tx: Transaction) -> None:
+        self.users = MemoryUserRepository(tx, self.user_id)
+        self.tokens = MemoryTokenRepository(tx)
+
+
+@attrs.define
+class MemoryUnitOfWorkFactory:
+    db: MemoryDatabase = attrs.field(factory=MemoryDatabase)
+
+    def for_team(self, team_id: TeamId, user_id: UserId | None = None) -> MemoryTeamUnitOfWork:
+        return MemoryTeamUnitOfWork(self.db, team_id)
+
+    def for_accounts(self, user_id: UserId | None = None) -> MemoryAccountUnitOfWork:
+        return MemoryAccountUnitOfWork(self.db, user_id)

@@ -1,0 +1,95 @@
+"""PostgreSQL units of work. The first statement of each transaction scopes it with set_config(..., true)."""
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ...domain.model.ids import TeamId, UserId
+from . import mappers, schema
+from .repositories import (
+    PostgresMembershipRepository,
+    PostgresRecordRepository,
+    PostgresTeamRepository,
+    PostgresTokenRepository,
+    PostgresUserRepository,
+    PostgresVaultRepository,
+)
+
+_SCOPE = sa.text("SELECT set_config('app.team_id', :team, true), set_config('app.user_id', :user, true)")
+
+
+class _PostgresUnitOfWork:
+    conn: AsyncConnection
+
+    def __init__(self, engine: AsyncEngine, team_id: str | None, user_id: str | None) -> None:
+        self._engine = engine
+        self._team = team_id
+        self._user = user_id
+
+    async def __aenter__(self) -> Self:
+        self.conn = await self._engine.connect()
+        try:
+            await self.conn.begin()
+            await self.conn.execute(_SCOPE, {"team": self._team or "", "user": self._user or ""})
+        except BaseException:
+            await self.conn.close()
+            raise
+        self._bind(self.conn)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        try:
+            if self.conn.in_transaction():
+                await self.conn.rollback()
+        finally:
+            await self.conn.close()
+
+    async def commit(self) -> None:
+        await self.conn.commit()
+
+    def _bind(self, conn: AsyncConnection) -> None:
+        raise NotImplementedError
+
+
+class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
+    def __init__(self, engine: AsyncEngine, team_id: TeamId, user_id: UserId | None) -> None:
+        super().__init__(engine, team_id, user_id)
+        self.team_id = team_id
+
+    def _bind(self, conn: AsyncConnection) -> None:
+        team = self.team_id
+        self.teams = PostgresTeamRepository(conn, team)
+        self.members = PostgresMembershipRepository(conn, team)
+        self.clients = PostgresRecordRepository(conn, team, schema.clients, mappers.client_values,
+                                                mappers.row_to_client)
+        self.orders = PostgresRecordRepository(conn, team, schema.orders, mappers.numbered_values,
+                                               mappers.row_to_order)
+        self.invoices = PostgresRecordRepository(conn, team, schema.invoices, mappers.numbered_values,
+                                                 mappers.row_to_invoice)
+        self.transactions = PostgresRecordRepository(conn, team, schema.transactions, mappers.transaction_values,
+                                                     mappers.row_to_transaction)
+        self.measurements = PostgresRecordRepository(conn, team, schema.measurements, mappers.measurement_values,
+                                                     mappers.row_to_measurement)
+        self.vault = PostgresVaultRepository(conn, team)
+
+
+class PostgresAccountUnitOfWork(_PostgresUnitOfWork):
+    def _bind(self, conn: AsyncConnection) -> None:
+        self.users = PostgresUserRepository(conn)
+        self.tokens = PostgresTokenRepository(conn)
+
+
+@attrs.define
+class PostgresUnitOfWorkFactory:
+    engine: AsyncEngine
+
+    def for_team(self, team_id: TeamId, user_id: UserId | None = None) -> PostgresTeamUnitOfWork:
+        return PostgresTeamUnitOfWork(self.engine, team_id, user_id)
+
+    def for_accounts(self, user_id: UserId | None = None) -> PostgresAccountUnitOfWork:
+        return PostgresAccountUnitOfWork(self.engine, None, user_id)

@@ -1,0 +1,33 @@
+"""Who may do what in a team: the role → permission matrix (documented in docs/tenancy.md)."""
+from __future__ import annotations
+
+from ..model.teams import Membership
+from ..model.values import Permission, Role
+
+_ALL = frozenset(Permission)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: _ALL,
+    Role.MANAGER: _ALL - {Permission.TEAM_UPDATE},
+    Role.AGENT: frozenset({
+        Permission.TEAM_READ, Permission.MEMBERS_READ, Permission.CLIENTS_READ, Permission.CLIENTS_WRITE,
+        Permission.RECORDS_READ, Permission.VAULT_READ, Permission.VAULT_WRITE,
+    }),
+}
+
+
+def permissions_of(membership: Membership) -> frozenset[Permission]:
+    if membership.role is Role.CUSTOM:
+        return membership.permissions
+    return ROLE_PERMISSIONS[membership.role]
+
+
+def is_allowed(membership: Membership, permission: Permission) -> bool:
+    return permission in permissions_of(membership)
+
+
+def may_assign_role(actor: Membership, role: Role) -> bool:
+    """Only an owner makes or unmakes owners; members.manage is needed for everything else."""
+    if not is_allowed(actor, Permission.MEMBERS_MANAGE):
+        return False
+    return role is not Role.OWNER or actor.role is Role.OWNER

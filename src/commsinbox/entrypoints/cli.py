@@ -1,0 +1,85 @@
+"""`commsinbox serve | migrate | create-user`. Each command prints one JSON object on stdout."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from ..adapters.postgres import migrate
+from ..domain.model.errors import CommsInboxError
+from ..domain.model.values import Role
+from .config import ConfigError, Settings
+from .container import owner_url, postgres_services
+from .logging_setup import configure_logging, install_secret_filter
+
+
+def _print(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload), flush=True)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .web.app import create_app
+
+    _print({"status": "starting", "url": f"http://{args.host}:{args.port}", "embedded": settings.database_url is None})
+    web.run_app(create_app(settings), host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    url = owner_url(settings)
+    migrate.upgrade(url)
+    _print({"status": "ok", "revision": migrate.current(url)})
+    return 0
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> dict[str, Any]:
+        async with postgres_services(settings) as services:
+            user, team_id = await services.accounts.create_user(
+                args.email, args.password, full_name=args.full_name, team=args.team, role=Role(args.role))
+        return {"userId": user.id, "teamId": team_id}
+
+    _print(asyncio.run(run()))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="commsinbox", description="One inbox for WhatsApp and Instagram.")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="API, webhooks and health; embedded PostgreSQL without DATABASE_URL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(run=_serve)
+    commands.add_parser("migrate", help="create or upgrade the schema (idempotent)").set_defaults(run=_migrate)
+    user = commands.add_parser("create-user", help="create a user, and join or create a team")
+    user.add_argument("--email", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--full-name")
+    user.add_argument("--team", help="id of a team to join, or the name of a new team to create")
+    user.add_argument("--role", default="owner", choices=[r.value for r in Role])
+    user.set_defaults(run=_create_user)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"commsinbox: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    install_secret_filter(settings.secret_values())
+    try:
+        return int(args.run(settings, args))
+    except CommsInboxError as exc:
+        print(f"commsinbox: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Who is calling and for which team: credentials first, then membership, before any team data."""
+from __future__ import annotations
+
+import uuid
+from http.cookies import SimpleCookie
+from typing import Any
+
+from aiohttp import web
+
+from ...domain.model.errors import InvalidInput, Unauthenticated
+from ...domain.model.ids import TeamId
+from ...domain.model.users import User
+from ...domain.usecases.access import Actor
+from .keys import SESSION_COOKIE, cookies_key, services_key, user_key
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+async def current_user(request: web.Request) -> User:
+    if user_key in request:
+        return request[user_key]
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated("sign in: send `Authorization: Bearer <token>` or the session cookie")
+    user = await request.app[services_key].accounts.authenticate(token)
+    request[user_key] = user
+    return user
+
+
+async def current_actor(request: web.Request) -> Actor:
+    user = await current_user(request)
+    header = request.headers.get("x-team-id")
+    team_id = None
+    if header is not None:
+        try:
+            team_id = TeamId(str(uuid.UUID(header.strip())))
+        except ValueError:
+            raise InvalidInput.single("x-team-id", "must be a team id (a UUID)") from None
+    return await request.app[services_key].access.resolve(user.id, team_id)
+
+
+def set_cookie(request: web.Request, name: str, value: str, **options: Any) -> None:
+    """Queue a cookie for the response (procedures return data; the app adds the cookies)."""
+    request.setdefault(cookies_key, []).append({"name": name, "value": value, **options})
+
+
+async def add_cookies(request: web.Request, response: web.StreamResponse) -> None:
+    """Writes queued cookies as Set-Cookie headers (this hook runs after aiohttp rendered its own cookies)."""
+    for cookie in request.get(cookies_key, []):
+        jar: SimpleCookie = SimpleCookie()
+        jar[cookie["name"]] = cookie["value"]
+        morsel = jar[cookie["name"]]
+        for option, value in cookie.items():
+            if option not in ("name", "value") and value not in (None, False):
+                morsel[option.replace("_", "-")] = value
+        response.headers.add("Set-Cookie", morsel.OutputString())

@@ -1,0 +1,27 @@
+"""Domain errors → tRPC error codes. The only place that knows both."""
+from __future__ import annotations
+
+from ...domain.model.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
+from .trpc import TrpcError
+
+
+def to_trpc(exc: BaseException) -> TrpcError | None:
+    if isinstance(exc, InvalidInput):
+        fields = [{"path": f.path, "message": f.message} for f in exc.fields]
+        return TrpcError("BAD_REQUEST", str(exc), data={"fields": fields})
+    if isinstance(exc, TooManyAttempts):
+        return TrpcError("TOO_MANY_REQUESTS", str(exc), data={"retryAfter": exc.retry_after_seconds})
+    codes = ((NotFound, "NOT_FOUND"), (Conflict, "CONFLICT"), (Forbidden, "FORBIDDEN"),
+             (Unauthenticated, "UNAUTHORIZED"), (DomainError, "BAD_REQUEST"))
+    for kind, code in codes:
+        if isinstance(exc, kind):
+            return TrpcError(code, str(exc))
+    return None

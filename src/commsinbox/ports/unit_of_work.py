@@ -1,0 +1,55 @@
+"""The transaction boundary. A team UoW is scoped to one team: its repositories see no other team's rows."""
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from ..domain.model.ids import TeamId, UserId
+from .repositories import (
+    ClientRepository,
+    InvoiceRepository,
+    MeasurementRepository,
+    MembershipRepository,
+    OrderRepository,
+    TeamRepository,
+    TokenRepository,
+    TransactionRepository,
+    UserRepository,
+    VaultRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    """`async with uow:` opens the transaction; `commit()` makes it durable; leaving without it rolls back."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class TeamUnitOfWork(UnitOfWork, Protocol):
+    team_id: TeamId
+    teams: TeamRepository
+    members: MembershipRepository
+    clients: ClientRepository
+    orders: OrderRepository
+    invoices: InvoiceRepository
+    transactions: TransactionRepository
+    measurements: MeasurementRepository
+    vault: VaultRepository
+
+
+class AccountUnitOfWork(UnitOfWork, Protocol):
+    """Work on users and tokens, which belong to no team. `user_id` limits what memberships are visible."""
+
+    users: UserRepository
+    tokens: TokenRepository
+
+
+class UnitOfWorkFactory(Protocol):
+    def for_team(self, team_id: TeamId, user_id: UserId | None = None) -> TeamUnitOfWork: ...
+
+    def for_accounts(self, user_id: UserId | None = None) -> AccountUnitOfWork: ...
