@@ -1,6 +1,8 @@
 """The use cases over both adapters (memory and PostgreSQL): the same assertions, so neither can drift."""
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import uuid
 import hashlib
 from decimal import Decimal
@@ -22,7 +24,7 @@ from commsinbox.domain.usecases.clients import ClientFields
 from commsinbox.domain.usecases.records import RecordFields
 from commsinbox.domain.usecases.teams import TeamChanges
 from commsinbox.entrypoints.container import Services
-from tests.conftest import join, make_team
+from tests.conftest import Member, join, make_team
 from tests.support.factories import PASSWORD, random_email
 
 pytestmark = pytest.mark.integration
@@ -236,3 +238,45 @@ async def test_vault_stores_files_per_team(services: Services) -> None:
     assert await services.vault.list(b.actor, None) == []
     with pytest.raises(InvalidInput):
         await services.vault.upload(a.actor, "../escape.txt", b"x", "text/plain")
+
+
+async def test_team_setting_overrides_are_kept_per_team(services: Services) -> None:
+    a, b = await make_team(services), await make_team(services)
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    async with services.uows.for_team(a.team_id, a.user_id) as uow:
+        await uow.settings.put("rate_cap", {"perSecond": 20}, now)
+        await uow.settings.put("rate_cap", {"perSecond": 40}, now)
+        await uow.commit()
+    async with services.uows.for_team(a.team_id, a.user_id) as uow:
+        await uow.settings.put("not_committed", True, now)
+    async with services.uows.for_team(a.team_id, a.user_id) as uow:
+        assert await uow.settings.all() == {"rate_cap": {"perSecond": 40}}
+    async with services.uows.for_team(b.team_id, b.user_id) as uow:
+        assert await uow.settings.get("rate_cap") is None
+
+
+@pytest.mark.parametrize("change", ["remove", "demote"])
+async def test_two_owners_leaving_at_once_leave_one_owner(services: Services, change: str) -> None:
+    for _ in range(5):  # the race is timing-dependent: try it a few times
+        owner = await make_team(services)
+        second = await join(services, owner, Role.OWNER)
+
+        async def leave(member: Member) -> None:
+            if change == "remove":
+                await services.teams.remove(member.actor, member.user_id)
+            else:
+                await services.teams.set_role(member.actor, member.user_id, Role.MANAGER)
+
+        results = await asyncio.gather(leave(owner), leave(second), return_exceptions=True)
+        assert sorted(type(r).__name__ for r in results) == ["Conflict", "NoneType"]
+        async with services.uows.for_team(owner.team_id) as uow:
+            assert [m.role for m in await uow.members.list()].count(Role.OWNER) == 1
+
+
+async def test_a_refused_invite_creates_no_account(services: Services) -> None:
+    owner = await make_team(services)
+    email = random_email("nina")
+    with pytest.raises(InvalidInput):
+        await services.teams.invite(owner.actor, email, Role.CUSTOM, frozenset())
+    async with services.uows.for_accounts() as uow:
+        assert await uow.users.get_by_email(email) is None

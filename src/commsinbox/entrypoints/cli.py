@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     install_secret_filter(settings.secret_values())
     try:
         return int(args.run(settings, args))
+    except ConfigError as exc:
+        print(f"commsinbox: configuration error: {exc}", file=sys.stderr)
+        return 2
     except CommsInboxError as exc:
         print(f"commsinbox: {exc}", file=sys.stderr)
         return 1

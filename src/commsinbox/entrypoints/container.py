@@ -34,7 +34,7 @@ from ..ports.health import DatabaseProbe
 from ..ports.security import ExternalTokenVerifier, LoginThrottle, PasswordHasher
 from ..ports.storage import BlobStorage
 from ..ports.unit_of_work import UnitOfWorkFactory
-from .config import Settings
+from .config import ConfigError, Settings
 
 log = logging.getLogger("commsinbox")
 
@@ -92,6 +92,8 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
                             clock: Clock | None = None, hasher: PasswordHasher | None = None
                             ) -> AsyncIterator[Services]:
     """Services on PostgreSQL, the application connecting as the RLS-bound role. Disposes the pool on exit."""
+    if settings.storage_backend != "local":
+        raise ConfigError("STORAGE_BACKEND", "local", reason="the S3 storage adapter is not part of this version")
     owner = owner or await asyncio.to_thread(owner_url, settings)
     if migrate_first:
         await asyncio.to_thread(migrate.upgrade, owner)

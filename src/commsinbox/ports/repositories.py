@@ -1,7 +1,8 @@
 """Repository ports, one per aggregate. Team-scoped repositories only ever see the UoW's team."""
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+import datetime as dt
+from typing import Any, Protocol, TypeVar
 
 from ..domain.model.clients import Client
 from ..domain.model.ids import TeamId, UserId
@@ -56,6 +57,10 @@ class TeamRepository(Protocol):
         """Saves and bumps `version`; raises `ConcurrencyConflict` if the stored version moved on."""
         ...
 
+    async def lock(self) -> None:
+        """Serialises this team's membership changes until the unit of work ends (e.g. the last-owner rule)."""
+        ...
+
 
 class MembershipRepository(Protocol):
     async def add(self, membership: Membership) -> None: ...
@@ -67,6 +72,16 @@ class MembershipRepository(Protocol):
     async def update(self, membership: Membership) -> None: ...
 
     async def remove(self, user_id: UserId) -> bool: ...
+
+
+class TeamSettingsRepository(Protocol):
+    """Per-team overrides of deployment settings (provider settings, limits ...), as JSON values by key."""
+
+    async def get(self, key: str) -> Any: ...
+
+    async def put(self, key: str, value: Any, at: dt.datetime) -> None: ...
+
+    async def all(self) -> dict[str, Any]: ...
 
 
 class VaultRepository(Protocol):

@@ -12,6 +12,7 @@ from .repositories import (
     MembershipRepository,
     OrderRepository,
     TeamRepository,
+    TeamSettingsRepository,
     TokenRepository,
     TransactionRepository,
     UserRepository,
@@ -40,6 +41,7 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     transactions: TransactionRepository
     measurements: MeasurementRepository
     vault: VaultRepository
+    settings: TeamSettingsRepository
 
 
 class AccountUnitOfWork(UnitOfWork, Protocol):

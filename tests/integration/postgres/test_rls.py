@@ -1,6 +1,7 @@
 """The cross-tenant probe: PostgreSQL itself keeps teams apart, even for a query that forgets `team_id`."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -47,8 +48,7 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
             await services.records.create(member.actor, kind, fields)  # type: ignore[arg-type]
         await services.vault.upload(member.actor, "probe.txt", b"probe", "text/plain")
         async with services.uows.for_team(member.team_id, member.user_id) as uow:
-            await uow.conn.execute(schema.team_settings.insert().values(
-                team_id=member.team_id, key="probe", value={"on": True}, updated_at=sa.func.now()))
+            await uow.settings.put("probe", {"on": True}, dt.datetime.now(dt.UTC))
             await uow.commit()
         ids.append(member.team_id)
     return ids[0], ids[1]

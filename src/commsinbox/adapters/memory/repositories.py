@@ -1,6 +1,7 @@
 """In-memory repositories. Team-scoped ones filter by the unit of work's team, as RLS does in PostgreSQL."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import attrs
@@ -94,6 +95,9 @@ class MemoryTeamRepository:
         team.version += 1
         self.tx.put("teams", (team.id,), team)
 
+    async def lock(self) -> None:
+        await self.tx.lock(("teams", self.team_id))
+
 
 @attrs.define
 class MemoryMembershipRepository:
@@ -120,6 +124,28 @@ class MemoryMembershipRepository:
 
     async def remove(self, user_id: str) -> bool:
         return await self.get(user_id) is not None and self.tx.pop("team_memberships", (self.team_id, user_id))
+
+
+@attrs.define
+class MemoryTeamSettingsRepository:
+    tx: Transaction
+    team_id: str
+
+    async def get(self, key: str) -> Any:
+        row = self.tx.rows("team_settings").get((self.team_id, key))
+        return copy.deepcopy(row.value) if row is not None else None
+
+    async def put(self, key: str, value: Any, at: Any) -> None:
+        self.tx.put("team_settings", (self.team_id, key), _Setting(copy.deepcopy(value), at))
+
+    async def all(self) -> dict[str, Any]:
+        return {k[1]: copy.deepcopy(v.value) for k, v in self.tx.rows("team_settings").items() if k[0] == self.team_id}
+
+
+@attrs.define
+class _Setting:
+    value: Any
+    updated_at: Any
 
 
 @attrs.define

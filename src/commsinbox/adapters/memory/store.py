@@ -1,6 +1,7 @@
 """The in-memory database: tables of copied rows, with transactions applied on commit."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ class MemoryDatabase:
     """Shared state of every in-memory unit of work. Rows are stored as copies and handed out as copies."""
 
     tables: dict[str, dict[Key, Any]] = attrs.field(factory=dict)
+    locks: dict[Key, asyncio.Lock] = attrs.field(factory=dict)
 
     def table(self, name: str) -> dict[Key, Any]:
         return self.tables.setdefault(name, {})
@@ -26,6 +28,20 @@ class Transaction:
     db: MemoryDatabase
     _work: dict[str, dict[Key, Any]] = attrs.field(factory=dict)
     _changed: dict[str, set[Key]] = attrs.field(factory=dict)
+    _held: list[asyncio.Lock] = attrs.field(factory=list)
+
+    async def lock(self, key: Key) -> None:
+        """Like SELECT … FOR UPDATE: waits for other transactions holding `key`, holds it until `release`."""
+        lock = self.db.locks.setdefault(key, asyncio.Lock())
+        if lock not in self._held:
+            await lock.acquire()
+            self._held.append(lock)
+            for name in set(self._work) - set(self._changed):
+                del self._work[name]  # read again what the previous holder committed
+
+    def release(self) -> None:
+        while self._held:
+            self._held.pop().release()
 
     def rows(self, name: str) -> dict[Key, Any]:
         if name not in self._work:

@@ -11,6 +11,7 @@ from .repositories import (
     MemoryMembershipRepository,
     MemoryRecordRepository,
     MemoryTeamRepository,
+    MemoryTeamSettingsRepository,
     MemoryTokenRepository,
     MemoryUserRepository,
     MemoryVaultRepository,
@@ -30,6 +31,7 @@ class _MemoryUnitOfWork:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
+        self.tx.release()
         self.tx = Transaction(self._db)  # anything not committed is dropped
 
     async def commit(self) -> None:
@@ -55,6 +57,7 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.transactions = MemoryRecordRepository(tx, team, "transactions")
         self.measurements = MemoryRecordRepository(tx, team, "measurements")
         self.vault = MemoryVaultRepository(tx, team)
+        self.settings = MemoryTeamSettingsRepository(tx, team)
 
 
 class MemoryAccountUnitOfWork(_MemoryUnitOfWork):

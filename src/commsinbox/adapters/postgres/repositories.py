@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,7 +16,7 @@ from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.teams import Membership, Team
 from ...domain.model.users import AuthToken, User
 from . import mappers
-from .schema import auth_tokens, team_memberships, teams, users, vault_files
+from .schema import auth_tokens, team_memberships, team_settings, teams, users, vault_files
 
 
 async def _write(conn: AsyncConnection, statement: sa.Executable, what: str) -> sa.CursorResult[Any]:
@@ -104,6 +105,9 @@ class PostgresTeamRepository:
             raise ConcurrencyConflict("the team was changed by someone else; try again")
         team.version += 1
 
+    async def lock(self) -> None:
+        await self.conn.execute(sa.select(teams.c.id).where(teams.c.id == self.team_id).with_for_update())
+
 
 @attrs.define
 class PostgresMembershipRepository:
@@ -136,13 +140,31 @@ class PostgresMembershipRepository:
 
 
 @attrs.define
+class PostgresTeamSettingsRepository:
+    conn: AsyncConnection
+    team_id: str
+
+    async def get(self, key: str) -> Any:
+        return (await self.conn.execute(sa.select(team_settings.c.value).where(
+            team_settings.c.team_id == self.team_id, team_settings.c.key == key))).scalar()
+
+    async def put(self, key: str, value: Any, at: Any) -> None:
+        statement = insert(team_settings).values(team_id=self.team_id, key=key, value=value, updated_at=at)
+        await _write(self.conn, statement.on_conflict_do_update(
+            index_elements=["team_id", "key"], set_={"value": value, "updated_at": at}), "setting")
+
+    async def all(self) -> dict[str, Any]:
+        rows = await self.conn.execute(sa.select(team_settings.c.key, team_settings.c.value).where(
+            team_settings.c.team_id == self.team_id))
+        return {r.key: r.value for r in rows}
+
+
+@attrs.define
 class PostgresVaultRepository:
     conn: AsyncConnection
     team_id: str
 
     async def upsert(self, file: Any) -> None:
-        from sqlalchemy.dialects.postgresql import insert
-
         values = attrs.asdict(file)
         statement = insert(vault_files).values(values).on_conflict_do_update(
             index_elements=["team_id", "path"], set_={k: v for k, v in values.items() if k not in ("team_id", "path")})

@@ -14,6 +14,7 @@ from .repositories import (
     PostgresMembershipRepository,
     PostgresRecordRepository,
     PostgresTeamRepository,
+    PostgresTeamSettingsRepository,
     PostgresTokenRepository,
     PostgresUserRepository,
     PostgresVaultRepository,
@@ -76,6 +77,7 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.measurements = PostgresRecordRepository(conn, team, schema.measurements, mappers.measurement_values,
                                                      mappers.row_to_measurement)
         self.vault = PostgresVaultRepository(conn, team)
+        self.settings = PostgresTeamSettingsRepository(conn, team)
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):

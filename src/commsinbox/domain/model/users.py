@@ -15,7 +15,7 @@ class User:
     email: str
     created_at: dt.datetime
     full_name: str | None = None
-    password_hash: str | None = None  # None: invited, cannot log in with a password yet
+    password_hash: str | None = attrs.field(default=None, repr=False)  # None: invited, cannot log in yet
 
 
 class TokenKind(enum.StrEnum):
@@ -30,7 +30,7 @@ class AuthToken:
     id: TokenId
     user_id: UserId
     kind: TokenKind
-    token_hash: str
+    token_hash: str = attrs.field(repr=False)
     created_at: dt.datetime
     name: str | None = None
     expires_at: dt.datetime | None = None

@@ -79,6 +79,7 @@ class TeamService:
         """Adds a member by email; an unknown email becomes an invited user who cannot log in yet."""
         self._check_grant(actor, role)
         address = values.email(email)
+        granted = _custom(role, permissions)
         now = self.clock.now()
         async with self.uows.for_accounts(actor.user_id) as accounts:
             user = await accounts.users.get_by_email(address)
@@ -86,7 +87,7 @@ class TeamService:
                 user = User(UserId(self.ids.new_id()), address, now)
                 await accounts.users.add(user)
                 await accounts.commit()
-        membership = Membership(actor.team_id, user.id, role, now, _custom(role, permissions))
+        membership = Membership(actor.team_id, user.id, role, now, granted)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             if await uow.members.get(user.id):
                 raise Conflict(f"{address} is already a member of this team")
@@ -131,6 +132,7 @@ class TeamService:
 
     @staticmethod
     async def _keep_an_owner(uow) -> None:  # type: ignore[no-untyped-def]
+        await uow.teams.lock()  # two owners leaving at once must not both see the other one stay
         owners = [m for m in await uow.members.list() if m.role is Role.OWNER]
         if len(owners) <= 1:
             raise Conflict("a team must keep at least one owner")

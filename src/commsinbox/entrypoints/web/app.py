@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from ..config import Settings
 from ..container import Services, postgres_services
@@ -20,6 +22,23 @@ PROCEDURES = {**auth.PROCEDURES, **core.PROCEDURES}
 MAX_BODY_BYTES = 48 * 1024 * 1024  # a 25 MiB vault upload in base64 inside JSON fits
 
 
+@web.middleware
+async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One JSON line per request: method, path (never the query: tRPC inputs travel there), status, time."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        log.info("request", extra={"method": request.method, "path": request.path, "status": status,
+                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -32,7 +51,7 @@ async def health_db(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
     """The app; with no `services`, PostgreSQL services are opened on start-up and closed on clean-up."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[access_log])
     app[settings_key] = settings
     if services is not None:
         app[services_key] = services

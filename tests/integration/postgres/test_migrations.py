@@ -1,0 +1,74 @@
+"""Migrations: the stairway (up, down, up again) and idempotent `commsinbox migrate` on a fresh database."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from commsinbox.adapters.postgres import migrate, schema
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+@pytest.fixture
+def fresh_database(pg_owner_url: str) -> Iterator[str]:
+    name = f"fresh_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg_owner_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    yield make_url(pg_owner_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def tables(url: str) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    return names - {"alembic_version"}
+
+
+def test_stairway_up_down_up(fresh_database: str) -> None:
+    migrate.upgrade(fresh_database)
+    assert tables(fresh_database) == set(schema.metadata.tables)
+    migrate.downgrade(fresh_database, "base")
+    assert tables(fresh_database) == set()
+    migrate.upgrade(fresh_database)
+    assert tables(fresh_database) == set(schema.metadata.tables)
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "commsinbox.entrypoints.cli", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env})
+
+
+def test_migrate_twice_changes_nothing_and_create_user_prints_ids(fresh_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"DATABASE_URL": fresh_database, "COMMSINBOX_DATA_DIR": str(tmp_path)}
+    first, second = cli("migrate", env=env), cli("migrate", env=env)
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert json.loads(first.stdout) == json.loads(second.stdout) == {"status": "ok", "revision": "0001"}
+    created = cli("create-user", "--email", "Owner@Example.com", "--password", "a long password",
+                  "--team", "Loja da Ana", env=env)
+    assert created.returncode == 0, created.stderr
+    ids = json.loads(created.stdout)
+    joined = cli("create-user", "--email", "agent@example.com", "--password", "a long password",
+                 "--team", ids["teamId"], "--role", "agent", env=env)
+    assert json.loads(joined.stdout)["teamId"] == ids["teamId"]
+    again = cli("create-user", "--email", "owner@example.com", "--password", "a long password", env=env)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_a_bad_setting_stops_start_up_naming_the_variable_not_the_value() -> None:
+    result = cli("migrate", env={"QUIET_HOURS_DEFAULT": "9pm-8am-secretish"})
+    assert result.returncode == 2
+    assert "QUIET_HOURS_DEFAULT" in result.stderr and "HH:MM-HH:MM" in result.stderr
+    assert "secretish" not in result.stderr + result.stdout
