@@ -27,4 +27,5 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: $(STAMP) $(NODE_STAMP) lint
+	$(BIN)/pytest tests/bdd --backend=postgres -q
 	$(BIN)/pytest

@@ -1,6 +1,7 @@
 """Explicit row ↔ aggregate mappers (never `**row` into a domain class)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -77,14 +78,13 @@ def numbered_values(o: Order | Invoice) -> dict[str, Any]:
             "currency": o.currency, "created_at": o.created_at}
 
 
-def row_to_order(r: Any) -> Order:
-    return Order(id=r.id, team_id=r.team_id, number=r.number, created_at=r.created_at, client_id=r.client_id,
-                 amount=r.amount, currency=r.currency)
-
-
-def row_to_invoice(r: Any) -> Invoice:
-    return Invoice(id=r.id, team_id=r.team_id, number=r.number, created_at=r.created_at, client_id=r.client_id,
+def row_to_numbered(cls: type[Order] | type[Invoice]) -> Callable[[Any], Any]:
+    """Orders and invoices share their columns: a number unique in the team, an optional client and money."""
+    def convert(r: Any) -> Order | Invoice:
+        return cls(id=r.id, team_id=r.team_id, number=r.number, created_at=r.created_at, client_id=r.client_id,
                    amount=r.amount, currency=r.currency)
+
+    return convert
 
 
 def transaction_values(t: Transaction) -> dict[str, Any]:

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ...domain.model.ids import TeamId, UserId
+from ...domain.model.invoices import Invoice
+from ...domain.model.orders import Order
 from . import mappers, schema
 from .repositories import (
     PostgresMembershipRepository,
@@ -69,9 +71,9 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.clients = PostgresRecordRepository(conn, team, schema.clients, mappers.client_values,
                                                 mappers.row_to_client)
         self.orders = PostgresRecordRepository(conn, team, schema.orders, mappers.numbered_values,
-                                               mappers.row_to_order)
+                                               mappers.row_to_numbered(Order))
         self.invoices = PostgresRecordRepository(conn, team, schema.invoices, mappers.numbered_values,
-                                                 mappers.row_to_invoice)
+                                                 mappers.row_to_numbered(Invoice))
         self.transactions = PostgresRecordRepository(conn, team, schema.transactions, mappers.transaction_values,
                                                      mappers.row_to_transaction)
         self.measurements = PostgresRecordRepository(conn, team, schema.measurements, mappers.measurement_values,

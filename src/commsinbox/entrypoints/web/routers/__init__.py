@@ -2,41 +2,38 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from aiohttp import web
 
-from ....domain.usecases.access import Actor
 from ..context import current_actor, current_user
 from ..serialization import parse
 from ..trpc import Procedure
 
-I = TypeVar("I")  # noqa: E741
+Kind = Literal["query", "mutation"]
+Caller = Callable[[web.Request], Awaitable[Any]]
 
 
-def public(kind: Literal["query", "mutation"], input_cls: type[I] | None,
-           fn: Callable[[web.Request, I], Awaitable[Any]]) -> Procedure:
+def _procedure(kind: Kind, input_cls: type | None, fn: Callable[..., Awaitable[Any]], caller: Caller | None
+               ) -> Procedure:
+    """Credentials (and membership) are checked before the input is even read."""
     async def handler(request: web.Request, raw: Any) -> Any:
-        return await fn(request, parse(input_cls, raw) if input_cls else None)  # type: ignore[arg-type]
+        who = [await caller(request)] if caller else []
+        return await fn(request, *who, parse(input_cls, raw) if input_cls else None)
 
     return Procedure(kind, handler)
 
 
-def signed_in(kind: Literal["query", "mutation"], input_cls: type[I] | None,
-              fn: Callable[[web.Request, Any, I], Awaitable[Any]]) -> Procedure:
-    """Needs valid credentials; the function gets the user."""
-    async def handler(request: web.Request, raw: Any) -> Any:
-        user = await current_user(request)
-        return await fn(request, user, parse(input_cls, raw) if input_cls else None)  # type: ignore[arg-type]
-
-    return Procedure(kind, handler)
+def public(kind: Kind, input_cls: type | None, fn: Callable[..., Awaitable[Any]]) -> Procedure:
+    """fn(request, input)."""
+    return _procedure(kind, input_cls, fn, None)
 
 
-def in_team(kind: Literal["query", "mutation"], input_cls: type[I] | None,
-            fn: Callable[[web.Request, Actor, I], Awaitable[Any]]) -> Procedure:
-    """Needs credentials and a membership of the chosen team; checked before the input is even read."""
-    async def handler(request: web.Request, raw: Any) -> Any:
-        actor = await current_actor(request)
-        return await fn(request, actor, parse(input_cls, raw) if input_cls else None)  # type: ignore[arg-type]
+def signed_in(kind: Kind, input_cls: type | None, fn: Callable[..., Awaitable[Any]]) -> Procedure:
+    """fn(request, user, input): needs valid credentials."""
+    return _procedure(kind, input_cls, fn, current_user)
 
-    return Procedure(kind, handler)
+
+def in_team(kind: Kind, input_cls: type | None, fn: Callable[..., Awaitable[Any]]) -> Procedure:
+    """fn(request, actor, input): needs credentials and a membership of the chosen team."""
+    return _procedure(kind, input_cls, fn, current_actor)
