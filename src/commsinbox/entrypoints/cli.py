@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--password", required=True)
     user.add_argument("--full-name")
     user.add_argument("--team", help="id of a team to join, or the name of a new team to create")
-    user.add_argument("--role", default="owner", choices=[r.value for r in Role])
+    user.add_argument("--role", default="owner", choices=[r.value for r in Role if r is not Role.CUSTOM])
     user.set_defaults(run=_create_user)
     return root
 

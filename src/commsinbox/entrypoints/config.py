@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import hmac
-import ipaddress
 import logging
 import os
 import pathlib

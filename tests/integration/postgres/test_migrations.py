@@ -52,7 +52,8 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_migrate_twice_changes_nothing_and_create_user_prints_ids(fresh_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    env = {"DATABASE_URL": fresh_database, "COMMSINBOX_DATA_DIR": str(tmp_path)}
+    libpq_style = fresh_database.replace("postgresql+psycopg://", "postgres://")  # as hosting providers print it
+    env = {"DATABASE_URL": libpq_style, "COMMSINBOX_DATA_DIR": str(tmp_path)}
     first, second = cli("migrate", env=env), cli("migrate", env=env)
     assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
     assert json.loads(first.stdout) == json.loads(second.stdout) == {"status": "ok", "revision": "0001"}

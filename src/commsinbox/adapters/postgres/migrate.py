@@ -6,13 +6,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from .engine import sqlalchemy_url
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config(owner_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", owner_url.replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(owner_url).replace("%", "%%"))
     return config
 
 
@@ -28,7 +30,7 @@ def current(owner_url: str) -> str | None:
     import sqlalchemy as sa
     from alembic.runtime.migration import MigrationContext
 
-    engine = sa.create_engine(owner_url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(sqlalchemy_url(owner_url), poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         revision = MigrationContext.configure(connection).get_current_revision()
     engine.dispose()

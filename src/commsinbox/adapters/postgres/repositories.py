@@ -94,6 +94,8 @@ class PostgresTeamRepository:
         await _write(self.conn, teams.insert().values(mappers.team_values(team)), "team")
 
     async def get(self, id: str) -> Team | None:
+        if id != self.team_id:
+            return None
         row = (await self.conn.execute(sa.select(teams).where(teams.c.id == id))).first()
         return mappers.row_to_team(row) if row else None
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import asyncio
 import hashlib
 import uuid
 
@@ -43,6 +44,7 @@ class AccountService:
     throttle: LoginThrottle
     external: ExternalTokenVerifier | None = None
     login_limit: int = 10  # failed logins per email per throttle window; per client IP it is 10 times that
+    _decoy_hash: str | None = attrs.field(default=None, init=False, repr=False)
 
     async def create_user(self, email: str, password: str, *, full_name: str | None = None,
                           team: str | None = None, role: Role = Role.OWNER) -> tuple[User, TeamId | None]:
@@ -51,7 +53,8 @@ class AccountService:
         address = values.email(email)
         _check_password(password)
         now = self.clock.now()
-        user = User(UserId(self.ids.new_id()), address, now, full_name, self.hasher.hash(password))
+        hashed = await asyncio.to_thread(self.hasher.hash, password)
+        user = User(UserId(self.ids.new_id()), address, now, full_name, hashed)
         async with self.uows.for_accounts(user.id) as uow:
             if await uow.users.get_by_email(address):
                 raise Conflict(f"a user with email {address} already exists")
@@ -79,7 +82,9 @@ class AccountService:
                 raise TooManyAttempts(wait)
         async with self.uows.for_accounts() as uow:
             user = await uow.users.get_by_email(address)
-        if user is None or user.password_hash is None or not self.hasher.verify(password, user.password_hash):
+        # scrypt runs off the event loop, and also for an unknown email, so timing does not tell which it was
+        stored = user.password_hash if user is not None and user.password_hash else self._decoy()
+        if not await asyncio.to_thread(self.hasher.verify, password, stored) or user is None:
             for key, _ in keys:
                 await self.throttle.record_failure(key)
             raise Unauthenticated("wrong email or password")
@@ -88,6 +93,11 @@ class AccountService:
         async with self.uows.for_accounts(user.id) as uow:
             teams = await uow.users.teams_of(user.id)
         return LoginResult(token, user, teams)
+
+    def _decoy(self) -> str:
+        if self._decoy_hash is None:
+            self._decoy_hash = self.hasher.hash(self.tokens.new_token())
+        return self._decoy_hash
 
     async def logout(self, token: str) -> None:
         async with self.uows.for_accounts() as uow:

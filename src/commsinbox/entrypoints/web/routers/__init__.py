@@ -16,7 +16,7 @@ Caller = Callable[[web.Request], Awaitable[Any]]
 
 def _procedure(kind: Kind, input_cls: type | None, fn: Callable[..., Awaitable[Any]], caller: Caller | None
                ) -> Procedure:
-    """Credentials (and membership) are checked before the input is even read."""
+    """Credentials (and membership) are checked before the input is structured and validated."""
     async def handler(request: web.Request, raw: Any) -> Any:
         who = [await caller(request)] if caller else []
         return await fn(request, *who, parse(input_cls, raw) if input_cls else None)
