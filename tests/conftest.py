@@ -25,9 +25,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_owner_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_owner_url() -> str:
     """The owner's URL of a migrated PostgreSQL shared by the session."""
-    return postgres.owner_url(tmp_path_factory.mktemp("pg"))
+    return postgres.owner_url()
 
 
 def test_settings(tmp_path: Path, owner_url: str | None = None, **extra: str) -> Settings:

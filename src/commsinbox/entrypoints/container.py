@@ -26,6 +26,7 @@ from ..adapters.storage.memory import MemoryBlobStorage
 from ..domain.usecases.access import TeamAccess
 from ..domain.usecases.accounts import AccountService
 from ..domain.usecases.clients import ClientService
+from ..domain.usecases.ingest import IngestService
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
 from ..domain.usecases.vault import VaultService
@@ -49,6 +50,7 @@ class Services:
     clients: ClientService
     records: RecordService
     vault: VaultService
+    ingest: IngestService
     database: DatabaseProbe
     storage: BlobStorage
     uows: UnitOfWorkFactory
@@ -67,7 +69,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(TokenGenerator, instance=SecretsTokenGenerator())
     container.register(PasswordHasher, instance=hasher or ScryptPasswordHasher())
     container.register(AccountService, external=external, login_limit=login_limit)
-    for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, Services):
+    for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService, Services):
         container.register(service)
     return container
 

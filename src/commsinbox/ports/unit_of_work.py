@@ -5,6 +5,15 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.model.ids import TeamId, UserId
+from .messaging import (
+    AccountRepository,
+    ContactRepository,
+    InboundEventStore,
+    MessageRepository,
+    Outbox,
+    RouteRepository,
+    ThreadRepository,
+)
 from .repositories import (
     ClientRepository,
     InvoiceRepository,
@@ -42,13 +51,21 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     measurements: MeasurementRepository
     vault: VaultRepository
     settings: TeamSettingsRepository
+    accounts: AccountRepository
+    contacts: ContactRepository
+    threads: ThreadRepository
+    messages: MessageRepository
+    outbox: Outbox
 
 
 class AccountUnitOfWork(UnitOfWork, Protocol):
-    """Work on users and tokens, which belong to no team. `user_id` limits what memberships are visible."""
+    """Work on what belongs to no team: users and tokens (`user_id` limits what memberships are visible),
+    webhook routes and raw inbound events."""
 
     users: UserRepository
     tokens: TokenRepository
+    routes: RouteRepository
+    inbound: InboundEventStore
 
 
 class UnitOfWorkFactory(Protocol):

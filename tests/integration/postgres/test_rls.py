@@ -41,6 +41,7 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
     ids = []
     for _ in range(2):
         member = await make_team(services)
+        seed = {name: str(uuid.uuid4()) for name in ("account", "contact", "thread", "message")}
         client = await services.clients.create(member.actor, ClientFields("Probe", "+14155550100", "p@example.com"))
         for kind, fields in (("order", RecordFields(number="P-1")), ("invoice", RecordFields(number="P-1")),
                              ("transaction", RecordFields(amount="1", currency="USD")),
@@ -50,8 +51,16 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
         async with services.uows.for_team(member.team_id, member.user_id) as uow:
             await uow.settings.put("probe", {"on": True}, dt.datetime.now(dt.UTC))
             await uow.commit()
+        async with services.uows.for_team(member.team_id, member.user_id) as uow:
+            for table in MESSAGING_SEED_ORDER:
+                await uow.conn.execute(_insert_as(table, member.team_id, seed))
+            await uow.commit()
         ids.append(member.team_id)
     return ids[0], ids[1]
+
+
+MESSAGING_SEED_ORDER = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
+                        "communication_messages", "message_attachments", "message_status_events", "outbox")
 
 
 def team_column(table: str) -> str:
@@ -76,7 +85,8 @@ async def test_every_table_with_a_team_column_is_forced_under_rls(pg_owner_url: 
               AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'team_id')
                    OR c.relname = 'teams')"""))).all()
     await engine.dispose()
-    found = {r.relname: (r.relrowsecurity, r.relforcerowsecurity, r.policies > 0) for r in rows}
+    found = {r.relname: (r.relrowsecurity, r.relforcerowsecurity, r.policies > 0) for r in rows
+             if r.relname not in schema.SYSTEM_TABLES}  # routing tables, deliberately without a team scope
     assert set(found) == set(schema.TEAM_TABLES)
     assert all(v == (True, True, True) for v in found.values()), found
 
@@ -125,11 +135,13 @@ async def test_without_a_team_nothing_is_visible(pg_services: Services, app_db: 
         await conn.close()
 
 
-def _insert_as(table: str, team_id: str) -> sa.Insert:
-    """A row of `table` for `team_id`; the RLS check refuses it before keys or constraints are looked at."""
+def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> sa.Insert:
+    """A row of `table` for `team_id` (`seed` names the related rows); for another team, the RLS check
+    refuses it before keys or constraints are looked at."""
     t = schema.metadata.tables[table]
     now = sa.func.now()
     new = str(uuid.uuid4())
+    ids = seed or {name: new for name in ("account", "contact", "thread", "message")}
     rows = {
         "teams": {"id": team_id, "name": "x", "base_currency": "USD", "timezone": "UTC",
                   "plan": "free", "created_at": now, "version": 1},
@@ -143,5 +155,20 @@ def _insert_as(table: str, team_id: str) -> sa.Insert:
                          "created_at": now},
         "vault_files": {"team_id": team_id, "path": new, "content_type": "text/plain", "size": 1, "checksum": "0",
                         "created_at": now},
+        "communication_accounts": {"id": ids["account"], "team_id": team_id, "provider": "whatsapp-meta",
+                                   "external_id": new, "display_name": "x", "status": "active", "created_at": now},
+        "contacts": {"id": ids["contact"], "team_id": team_id, "created_at": now},
+        "contact_identities": {"team_id": team_id, "kind": "wa_id", "value": new, "contact_id": ids["contact"]},
+        "communication_threads": {"id": ids["thread"], "team_id": team_id, "account_id": ids["account"],
+                                  "contact_id": ids["contact"], "channel": "whatsapp", "external_contact_id": new,
+                                  "status": "open", "last_message_at": now, "created_at": now},
+        "communication_messages": {"id": ids["message"], "team_id": team_id, "thread_id": ids["thread"],
+                                   "account_id": ids["account"], "provider_message_id": new, "direction": "in",
+                                   "type": "text", "sent_at": now, "status": "delivered", "created_at": now},
+        "message_attachments": {"id": new, "team_id": team_id, "message_id": ids["message"], "position": 0,
+                                "kind": "image", "source": {}, "created_at": now},
+        "message_status_events": {"team_id": team_id, "account_id": ids["account"], "provider_message_id": new,
+                                  "status": "sent", "at": now},
+        "outbox": {"team_id": team_id, "kind": "probe", "payload": {}, "occurred_at": now},
     }
     return t.insert().values(rows[table])

@@ -16,6 +16,15 @@ from .repositories import (
     MemoryUserRepository,
     MemoryVaultRepository,
 )
+from .messaging import (
+    MemoryAccountRepository,
+    MemoryContactRepository,
+    MemoryInboundEventStore,
+    MemoryMessageRepository,
+    MemoryOutbox,
+    MemoryRouteRepository,
+    MemoryThreadRepository,
+)
 from .store import MemoryDatabase, Transaction
 
 
@@ -58,6 +67,11 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.measurements = MemoryRecordRepository(tx, team, "measurements")
         self.vault = MemoryVaultRepository(tx, team)
         self.settings = MemoryTeamSettingsRepository(tx, team)
+        self.accounts = MemoryAccountRepository(tx, team)
+        self.contacts = MemoryContactRepository(tx, team)
+        self.threads = MemoryThreadRepository(tx, team)
+        self.messages = MemoryMessageRepository(tx, team)
+        self.outbox = MemoryOutbox(tx, team)
 
 
 class MemoryAccountUnitOfWork(_MemoryUnitOfWork):
@@ -69,6 +83,8 @@ class MemoryAccountUnitOfWork(_MemoryUnitOfWork):
     def _bind(self, tx: Transaction) -> None:
         self.users = MemoryUserRepository(tx, self.user_id)
         self.tokens = MemoryTokenRepository(tx)
+        self.routes = MemoryRouteRepository(tx)
+        self.inbound = MemoryInboundEventStore(tx)
 
 
 @attrs.define

@@ -132,7 +132,174 @@ vault_files = sa.Table(
     sa.PrimaryKeyConstraint("team_id", "path"),
 )
 
+# -- messaging ------------------------------------------------------------------------------------------------
+
+communication_accounts = sa.Table(
+    "communication_accounts", metadata,
+    sa.Column("id", Id, primary_key=True),
+    _team_id(),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("external_id", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("credentials_sealed", sa.Text),
+    sa.Column("settings", JSONB, nullable=False, server_default="{}"),
+    sa.Column("rate_config", JSONB, nullable=False, server_default="{}"),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("team_id", "id"),
+    sa.UniqueConstraint("provider", "external_id"),
+)
+
+# Webhooks name an account, not a team: this system table (no RLS) routes them to the team.
+account_routes = sa.Table(
+    "account_routes", metadata,
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("external_id", sa.Text, nullable=False),
+    sa.Column("team_id", Id, sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("provider", "external_id"),
+)
+
+contacts = sa.Table(
+    "contacts", metadata,
+    sa.Column("id", Id, primary_key=True),
+    _team_id(),
+    sa.Column("display_name", sa.Text),
+    sa.Column("phone", sa.Text),
+    sa.Column("client_id", Id),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("team_id", "id"),
+    sa.ForeignKeyConstraint(["team_id", "client_id"], ["clients.team_id", "clients.id"],
+                            name="fk_contacts_client", ondelete="SET NULL (client_id)"),
+    sa.Index("ix_contacts_team_phone", "team_id", "phone"),
+)
+
+contact_identities = sa.Table(
+    "contact_identities", metadata,
+    _team_id(),
+    sa.Column("kind", sa.Text, nullable=False),  # phone | wa_id | igsid
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("contact_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "kind", "value"),
+    sa.ForeignKeyConstraint(["team_id", "contact_id"], ["contacts.team_id", "contacts.id"],
+                            name="fk_contact_identities_contact", ondelete="CASCADE"),
+)
+
+communication_threads = sa.Table(
+    "communication_threads", metadata,
+    sa.Column("id", Id, primary_key=True),
+    _team_id(),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("contact_id", Id, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("external_contact_id", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("last_message_at", Stamp, nullable=False),
+    sa.Column("last_inbound_at", Stamp),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("team_id", "id"),
+    sa.ForeignKeyConstraint(["team_id", "account_id"], ["communication_accounts.team_id",
+                            "communication_accounts.id"], name="fk_threads_account", ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["team_id", "contact_id"], ["contacts.team_id", "contacts.id"],
+                            name="fk_threads_contact", ondelete="CASCADE"),
+    sa.Index("ix_threads_team_last_message", "team_id", sa.text("last_message_at DESC"), sa.text("id DESC")),
+    # one active thread per account + contact; resolved ones are history
+    sa.Index("uq_threads_active", "account_id", "contact_id", unique=True,
+             postgresql_where=sa.text("status <> 'resolved'")),
+)
+
+communication_messages = sa.Table(
+    "communication_messages", metadata,
+    sa.Column("id", Id, primary_key=True),
+    _team_id(),
+    sa.Column("thread_id", Id, nullable=False),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("provider_message_id", sa.Text, nullable=False),
+    sa.Column("direction", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("content", sa.Text),
+    sa.Column("meta", JSONB, nullable=False, server_default="{}"),
+    sa.Column("sent_at", Stamp, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("delivered_at", Stamp),
+    sa.Column("read_at", Stamp),
+    sa.Column("deleted_at", Stamp),
+    sa.Column("error_code", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("team_id", "id"),
+    sa.UniqueConstraint("account_id", "provider_message_id"),
+    sa.ForeignKeyConstraint(["team_id", "thread_id"], ["communication_threads.team_id",
+                            "communication_threads.id"], name="fk_messages_thread", ondelete="CASCADE"),
+    sa.Index("ix_messages_thread_sent", "thread_id", sa.text("sent_at DESC"), sa.text("id DESC")),
+)
+
+message_attachments = sa.Table(
+    "message_attachments", metadata,
+    sa.Column("id", Id, primary_key=True),
+    _team_id(),
+    sa.Column("message_id", Id, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("source", JSONB, nullable=False),  # where to fetch it: provider media id or URL
+    sa.Column("storage_path", sa.Text),
+    sa.Column("content_type", sa.Text),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("checksum", sa.String(64)),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("message_id", "position"),
+    sa.ForeignKeyConstraint(["team_id", "message_id"], ["communication_messages.team_id",
+                            "communication_messages.id"], name="fk_attachments_message", ondelete="CASCADE"),
+)
+
+# Every status the provider reported, kept even before its message exists (applied when it appears).
+message_status_events = sa.Table(
+    "message_status_events", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    _team_id(),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("provider_message_id", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("error_code", sa.Text),
+    sa.Column("error_title", sa.Text),
+    sa.UniqueConstraint("account_id", "provider_message_id", "status"),
+)
+
+# Domain events written in the same transaction as the change, for automations and live updates.
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    _team_id(),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("occurred_at", Stamp, nullable=False),
+    sa.Column("published_at", Stamp),
+    sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
+)
+
+# Raw webhook bodies, stored before the provider gets its 2xx (system table: the team is not known yet).
+inbound_events = sa.Table(
+    "inbound_events", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("event_key", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", Stamp, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),  # pending | done | unrouted | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("account_keys", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.UniqueConstraint("provider", "event_key"),
+    sa.Index("ix_inbound_events_open", "state", "id", postgresql_where=sa.text("state <> 'done'")),
+)
+
 # Row-level security: every table here has ENABLE + FORCE RLS and a team policy (see the migration).
 TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders", "invoices", "transactions",
-               "measurements", "vault_files")
-APP_TABLES = ("users", "auth_tokens", "auth_throttle", *TEAM_TABLES)
+               "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
+               "communication_threads", "communication_messages", "message_attachments", "message_status_events",
+               "outbox")
+SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events")
+APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

@@ -12,6 +12,15 @@ from ...domain.model.ids import TeamId, UserId
 from ...domain.model.invoices import Invoice
 from ...domain.model.orders import Order
 from . import mappers, schema
+from .messaging import (
+    PostgresAccountRepository,
+    PostgresContactRepository,
+    PostgresInboundEventStore,
+    PostgresMessageRepository,
+    PostgresOutbox,
+    PostgresRouteRepository,
+    PostgresThreadRepository,
+)
 from .repositories import (
     PostgresMembershipRepository,
     PostgresRecordRepository,
@@ -80,12 +89,19 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
                                                      mappers.row_to_measurement)
         self.vault = PostgresVaultRepository(conn, team)
         self.settings = PostgresTeamSettingsRepository(conn, team)
+        self.accounts = PostgresAccountRepository(conn, team)
+        self.contacts = PostgresContactRepository(conn, team)
+        self.threads = PostgresThreadRepository(conn, team)
+        self.messages = PostgresMessageRepository(conn, team)
+        self.outbox = PostgresOutbox(conn, team)
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):
     def _bind(self, conn: AsyncConnection) -> None:
         self.users = PostgresUserRepository(conn)
         self.tokens = PostgresTokenRepository(conn)
+        self.routes = PostgresRouteRepository(conn)
+        self.inbound = PostgresInboundEventStore(conn)
 
 
 @attrs.define

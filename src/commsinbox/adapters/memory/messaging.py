@@ -1,0 +1,248 @@
+"""In-memory messaging repositories (team-scoped like RLS) and the system-level routing and raw-event store."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import attrs
+
+from ...domain.model.accounts import CommunicationAccount
+from ...domain.model.channels import Provider
+from ...domain.model.contacts import Contact, Identity
+from ...domain.model.errors import Conflict, Forbidden
+from ...domain.model.threads import Attachment, Message, Thread, ThreadStatus
+from ...domain.policies.delivery import Reported
+from ...ports.messaging import RawEvent, Route
+from .store import Transaction
+
+_ids = itertools.count(1)
+
+
+@attrs.define
+class _Scoped:
+    tx: Transaction
+    team_id: str
+
+    def _check(self, row: Any, table: str) -> None:
+        if row.team_id != self.team_id:
+            raise Forbidden(f"{table}: row belongs to another team")
+
+
+class MemoryAccountRepository(_Scoped):
+    async def add(self, account: CommunicationAccount) -> None:
+        self._check(account, "communication_accounts")
+        if any(a.provider == account.provider and a.external_id == account.external_id
+               for a in self.tx.rows("communication_accounts").values()):
+            raise Conflict(f"{account.provider.value} account {account.external_id} is already connected")
+        self.tx.put("communication_accounts", (account.id,), account)
+        self.tx.put("account_routes", (account.provider.value, account.external_id), Route(
+            account.team_id, account.id))
+
+    async def get(self, id: str) -> CommunicationAccount | None:
+        row = self.tx.rows("communication_accounts").get((id,))
+        return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
+
+    async def list(self) -> list[CommunicationAccount]:
+        return sorted(self.tx.find("communication_accounts", lambda a: a.team_id == self.team_id),
+                      key=lambda a: (a.created_at, a.id))
+
+    async def update(self, account: CommunicationAccount) -> None:
+        self._check(account, "communication_accounts")
+        if await self.get(account.id):
+            self.tx.put("communication_accounts", (account.id,), account)
+
+    async def remove(self, id: str) -> bool:
+        account = await self.get(id)
+        if account is None:
+            return False
+        self.tx.pop("account_routes", (account.provider.value, account.external_id))
+        return self.tx.pop("communication_accounts", (id,))
+
+
+class MemoryContactRepository(_Scoped):
+    async def find(self, identities: list[Identity]) -> Contact | None:
+        table = self.tx.rows("contact_identities")
+        for identity in identities:
+            contact_id = table.get((self.team_id, identity.kind, identity.value))
+            if contact_id is not None:
+                return await self.get(contact_id.contact_id)
+        return None
+
+    async def add(self, contact: Contact, identities: list[Identity]) -> None:
+        self._check(contact, "contacts")
+        self.tx.put("contacts", (contact.id,), contact)
+        await self.add_identities(contact.id, identities)
+
+    async def add_identities(self, contact_id: str, identities: list[Identity]) -> None:
+        for identity in identities:
+            key = (self.team_id, identity.kind, identity.value)
+            if key not in self.tx.rows("contact_identities"):
+                self.tx.put("contact_identities", key, _IdentityRow(self.team_id, contact_id))
+
+    async def get(self, id: str) -> Contact | None:
+        row = self.tx.rows("contacts").get((id,))
+        return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
+
+
+@attrs.define
+class _IdentityRow:
+    team_id: str
+    contact_id: str
+
+
+class MemoryThreadRepository(_Scoped):
+    async def latest(self, account_id: str, contact_id: str) -> Thread | None:
+        rows = self.tx.find("communication_threads", lambda t: t.team_id == self.team_id and
+                            t.account_id == account_id and t.contact_id == contact_id)
+        return max(rows, key=lambda t: (t.created_at, t.id), default=None)
+
+    async def add(self, thread: Thread) -> None:
+        self._check(thread, "communication_threads")
+        latest = await self.latest(thread.account_id, thread.contact_id)
+        if thread.status is not ThreadStatus.RESOLVED and latest and latest.status is not ThreadStatus.RESOLVED:
+            raise Conflict("an active thread already exists for this account and contact")
+        self.tx.put("communication_threads", (thread.id,), thread)
+
+    async def get(self, id: str) -> Thread | None:
+        row = self.tx.rows("communication_threads").get((id,))
+        return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
+
+    async def update(self, thread: Thread) -> None:
+        self._check(thread, "communication_threads")
+        self.tx.put("communication_threads", (thread.id,), thread)
+
+
+class MemoryMessageRepository(_Scoped):
+    async def add(self, message: Message) -> bool:
+        self._check(message, "communication_messages")
+        if await self.by_provider_id(message.account_id, message.provider_message_id, any_team=True):
+            return False
+        self.tx.put("communication_messages", (message.id,), message)
+        return True
+
+    async def by_provider_id(self, account_id: str, provider_message_id: str, *, any_team: bool = False
+                             ) -> Message | None:
+        return next(self.tx.find("communication_messages", lambda m: (any_team or m.team_id == self.team_id) and
+                                 m.account_id == account_id and m.provider_message_id == provider_message_id), None)
+
+    async def get(self, id: str) -> Message | None:
+        row = self.tx.rows("communication_messages").get((id,))
+        return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
+
+    async def update_delivery(self, message: Message) -> None:
+        self._check(message, "communication_messages")
+        self.tx.put("communication_messages", (message.id,), message)
+
+    async def mark_deleted(self, message_id: str, at: dt.datetime) -> None:
+        message = await self.get(message_id)
+        if message is not None and message.deleted_at is None:
+            self.tx.put("communication_messages", (message_id,), attrs.evolve(message, deleted_at=at))
+
+    async def list_for_thread(self, thread_id: str, limit: int = 50) -> list[Message]:
+        rows = self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and m.thread_id == thread_id)
+        return sorted(rows, key=lambda m: (m.sent_at, m.id), reverse=True)[:limit]
+
+    async def add_attachments(self, attachments: list[Attachment]) -> None:
+        for attachment in attachments:
+            self._check(attachment, "message_attachments")
+            self.tx.put("message_attachments", (attachment.id,), attachment)
+
+    async def attachments(self, message_id: str) -> list[Attachment]:
+        rows = self.tx.find("message_attachments", lambda a: a.team_id == self.team_id and a.message_id == message_id)
+        return sorted(rows, key=lambda a: a.position)
+
+    async def update_attachment(self, attachment: Attachment) -> None:
+        self._check(attachment, "message_attachments")
+        self.tx.put("message_attachments", (attachment.id,), attachment)
+
+    async def record_status(self, account_id: str, provider_message_id: str, report: Reported) -> bool:
+        key = (account_id, provider_message_id, report.status.value)
+        if key in self.tx.rows("message_status_events"):
+            return False
+        self.tx.put("message_status_events", key, _StatusRow(self.team_id, report))
+        return True
+
+    async def statuses(self, account_id: str, provider_message_id: str) -> list[Reported]:
+        return sorted((row.report for key, row in self.tx.rows("message_status_events").items()
+                       if key[:2] == (account_id, provider_message_id) and row.team_id == self.team_id),
+                      key=lambda r: (r.at, r.status.rank))
+
+
+@attrs.define
+class _StatusRow:
+    team_id: str
+    report: Reported
+
+
+class MemoryOutbox(_Scoped):
+    async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None:
+        self.tx.put("outbox", (next(_ids),), _OutboxRow(self.team_id, kind, payload, at))
+
+    async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
+        rows = sorted((k[0], r) for k, r in self.tx.rows("outbox").items() if r.team_id == self.team_id)
+        return [(id, row.kind, row.payload) for id, row in rows[:limit]]
+
+
+@attrs.define
+class _OutboxRow:
+    team_id: str
+    kind: str
+    payload: dict[str, Any]
+    occurred_at: dt.datetime
+
+
+@attrs.define
+class MemoryRouteRepository:
+    tx: Transaction
+
+    async def find(self, provider: Provider, external_id: str) -> Route | None:
+        return self.tx.rows("account_routes").get((provider.value, external_id))
+
+    async def add(self, provider: Provider, external_id: str, route: Route) -> None:
+        self.tx.put("account_routes", (provider.value, external_id), route)
+
+    async def remove(self, provider: Provider, external_id: str) -> None:
+        self.tx.pop("account_routes", (provider.value, external_id))
+
+
+@attrs.define
+class _RawRow:
+    event: RawEvent
+    event_key: str
+    state: str = "pending"
+    error: str | None = None
+    account_keys: tuple[str, ...] = ()
+
+
+@attrs.define
+class MemoryInboundEventStore:
+    tx: Transaction
+
+    async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
+                    received_at: dt.datetime) -> int | None:
+        if any(r.event.provider is provider and r.event_key == event_key for r in self.tx.rows("inbound_events").values()):
+            return None
+        event = RawEvent(next(_ids), provider, content_type, body, received_at, 0)
+        self.tx.put("inbound_events", (event.id,), _RawRow(event, event_key))
+        return event.id
+
+    async def claim(self, ids: list[int] | None = None, limit: int = 100) -> list[RawEvent]:
+        rows = [r for r in self.tx.rows("inbound_events").values() if (
+            r.event.id in ids if ids is not None else r.state in ("pending", "failed"))]
+        claimed = []
+        for row in sorted(rows, key=lambda r: r.event.id)[:limit]:
+            event = attrs.evolve(row.event, attempts=row.event.attempts + 1)
+            self.tx.put("inbound_events", (event.id,), attrs.evolve(row, event=event))
+            claimed.append(event)
+        return claimed
+
+    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None
+                     ) -> None:
+        row = self.tx.rows("inbound_events")[(id,)]
+        self.tx.put("inbound_events", (id,), attrs.evolve(row, state=state, error=error,
+                                                          account_keys=tuple(account_keys or ())))
+
+    async def unrouted(self, provider: Provider, account_key: str) -> list[int]:
+        return sorted(r.event.id for r in self.tx.rows("inbound_events").values()
+                      if r.state == "unrouted" and r.event.provider is provider and account_key in r.account_keys)

@@ -1,0 +1,261 @@
+"""PostgreSQL messaging repositories (team tables under RLS) and the system-level routing and raw-event store."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ...domain.model.accounts import CommunicationAccount
+from ...domain.model.channels import DeliveryStatus, Provider
+from ...domain.model.contacts import Contact, Identity
+from ...domain.model.threads import Attachment, Message, Thread
+from ...domain.policies.delivery import Reported
+from ...ports.messaging import RawEvent, Route
+from . import message_mappers as m
+from .repositories import _write
+from .schema import (
+    account_routes,
+    communication_accounts,
+    communication_messages,
+    communication_threads,
+    contact_identities,
+    contacts,
+    inbound_events,
+    message_attachments,
+    message_status_events,
+    outbox,
+)
+
+
+@attrs.define
+class _Scoped:
+    conn: AsyncConnection
+    team_id: str
+
+
+class PostgresAccountRepository(_Scoped):
+    """Adding or removing an account also adds or removes its webhook route, in the same transaction."""
+
+    async def add(self, account: CommunicationAccount) -> None:
+        await _write(self.conn, communication_accounts.insert().values(m.account_values(account)),
+                     f"{account.provider.value} account {account.external_id}")
+        await _write(self.conn, account_routes.insert().values(
+            provider=account.provider.value, external_id=account.external_id, team_id=account.team_id,
+            account_id=account.id), f"{account.provider.value} account {account.external_id}")
+
+    async def get(self, id: str) -> CommunicationAccount | None:
+        row = (await self.conn.execute(self._mine().where(communication_accounts.c.id == id))).first()
+        return m.row_to_account(row) if row else None
+
+    async def list(self) -> list[CommunicationAccount]:
+        query = self._mine().order_by(communication_accounts.c.created_at, communication_accounts.c.id)
+        return [m.row_to_account(r) for r in await self.conn.execute(query)]
+
+    async def update(self, account: CommunicationAccount) -> None:
+        values = m.account_values(account)
+        await self.conn.execute(communication_accounts.update().where(
+            communication_accounts.c.team_id == self.team_id, communication_accounts.c.id == account.id
+        ).values({k: values[k] for k in ("display_name", "status", "credentials_sealed", "settings", "rate_config")}))
+
+    async def remove(self, id: str) -> bool:
+        gone = (await self.conn.execute(communication_accounts.delete().where(
+            communication_accounts.c.team_id == self.team_id, communication_accounts.c.id == id
+        ).returning(communication_accounts.c.provider, communication_accounts.c.external_id))).first()
+        if gone is None:
+            return False
+        await self.conn.execute(account_routes.delete().where(
+            account_routes.c.provider == gone.provider, account_routes.c.external_id == gone.external_id))
+        return True
+
+    def _mine(self) -> sa.Select[Any]:
+        return sa.select(communication_accounts).where(communication_accounts.c.team_id == self.team_id)
+
+
+class PostgresContactRepository(_Scoped):
+    async def find(self, identities: list[Identity]) -> Contact | None:
+        if not identities:
+            return None
+        pairs = [sa.and_(contact_identities.c.kind == i.kind.value, contact_identities.c.value == i.value)
+                 for i in identities]
+        query = (sa.select(contacts).join(contact_identities, sa.and_(
+            contact_identities.c.team_id == contacts.c.team_id, contact_identities.c.contact_id == contacts.c.id))
+            .where(contacts.c.team_id == self.team_id, sa.or_(*pairs)).order_by(contacts.c.created_at).limit(1))
+        row = (await self.conn.execute(query)).first()
+        return m.row_to_contact(row) if row else None
+
+    async def add(self, contact: Contact, identities: list[Identity]) -> None:
+        await _write(self.conn, contacts.insert().values(m.contact_values(contact)), "contact")
+        await _write(self.conn, contact_identities.insert().values(
+            [{"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": contact.id}
+             for i in identities]), "contact identity")
+
+    async def add_identities(self, contact_id: str, identities: list[Identity]) -> None:
+        if identities:
+            await self.conn.execute(insert(contact_identities).values(
+                [{"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": contact_id}
+                 for i in identities]).on_conflict_do_nothing())
+
+    async def get(self, id: str) -> Contact | None:
+        row = (await self.conn.execute(sa.select(contacts).where(
+            contacts.c.team_id == self.team_id, contacts.c.id == id))).first()
+        return m.row_to_contact(row) if row else None
+
+
+class PostgresThreadRepository(_Scoped):
+    async def latest(self, account_id: str, contact_id: str) -> Thread | None:
+        t = communication_threads
+        row = (await self.conn.execute(sa.select(t).where(
+            t.c.team_id == self.team_id, t.c.account_id == account_id, t.c.contact_id == contact_id,
+        ).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(1))).first()
+        return m.row_to_thread(row) if row else None
+
+    async def add(self, thread: Thread) -> None:
+        await _write(self.conn, communication_threads.insert().values(m.thread_values(thread)), "active thread")
+
+    async def get(self, id: str) -> Thread | None:
+        t = communication_threads
+        row = (await self.conn.execute(sa.select(t).where(t.c.team_id == self.team_id, t.c.id == id))).first()
+        return m.row_to_thread(row) if row else None
+
+    async def update(self, thread: Thread) -> None:
+        t = communication_threads
+        await _write(self.conn, t.update().where(t.c.team_id == self.team_id, t.c.id == thread.id).values(
+            status=thread.status.value, last_message_at=thread.last_message_at,
+            last_inbound_at=thread.last_inbound_at), "active thread")
+
+
+class PostgresMessageRepository(_Scoped):
+    async def add(self, message: Message) -> bool:
+        statement = insert(communication_messages).values(m.message_values(message)).on_conflict_do_nothing(
+            index_elements=["account_id", "provider_message_id"]).returning(communication_messages.c.id)
+        return (await self.conn.execute(statement)).first() is not None
+
+    async def by_provider_id(self, account_id: str, provider_message_id: str) -> Message | None:
+        c = communication_messages.c
+        row = (await self.conn.execute(sa.select(communication_messages).where(
+            c.team_id == self.team_id, c.account_id == account_id, c.provider_message_id == provider_message_id
+        ))).first()
+        return m.row_to_message(row) if row else None
+
+    async def get(self, id: str) -> Message | None:
+        c = communication_messages.c
+        row = (await self.conn.execute(sa.select(communication_messages).where(
+            c.team_id == self.team_id, c.id == id))).first()
+        return m.row_to_message(row) if row else None
+
+    async def update_delivery(self, message: Message) -> None:
+        c = communication_messages.c
+        await self.conn.execute(communication_messages.update().where(c.team_id == self.team_id, c.id == message.id)
+                                .values(status=message.status.value, delivered_at=message.delivered_at,
+                                        read_at=message.read_at, error_code=message.error_code,
+                                        error_message=message.error_message))
+
+    async def mark_deleted(self, message_id: str, at: dt.datetime) -> None:
+        c = communication_messages.c
+        await self.conn.execute(communication_messages.update().where(
+            c.team_id == self.team_id, c.id == message_id, c.deleted_at.is_(None)).values(deleted_at=at))
+
+    async def list_for_thread(self, thread_id: str, limit: int = 50) -> list[Message]:
+        c = communication_messages.c
+        query = (sa.select(communication_messages).where(c.team_id == self.team_id, c.thread_id == thread_id)
+                 .order_by(c.sent_at.desc(), c.id.desc()).limit(limit))
+        return [m.row_to_message(r) for r in await self.conn.execute(query)]
+
+    async def add_attachments(self, attachments: list[Attachment]) -> None:
+        if attachments:
+            await self.conn.execute(message_attachments.insert().values(
+                [m.attachment_values(a) for a in attachments]))
+
+    async def attachments(self, message_id: str) -> list[Attachment]:
+        c = message_attachments.c
+        query = (sa.select(message_attachments).where(c.team_id == self.team_id, c.message_id == message_id)
+                 .order_by(c.position))
+        return [m.row_to_attachment(r) for r in await self.conn.execute(query)]
+
+    async def update_attachment(self, attachment: Attachment) -> None:
+        c = message_attachments.c
+        values = m.attachment_values(attachment)
+        await self.conn.execute(message_attachments.update().where(
+            c.team_id == self.team_id, c.id == attachment.id).values(
+            {k: values[k] for k in ("storage_path", "content_type", "size", "checksum", "error")}))
+
+    async def record_status(self, account_id: str, provider_message_id: str, report: Reported) -> bool:
+        statement = insert(message_status_events).values(
+            team_id=self.team_id, account_id=account_id, provider_message_id=provider_message_id,
+            status=report.status.value, at=report.at, error_code=report.error_code, error_title=report.error_title,
+        ).on_conflict_do_nothing().returning(message_status_events.c.id)
+        return (await self.conn.execute(statement)).first() is not None
+
+    async def statuses(self, account_id: str, provider_message_id: str) -> list[Reported]:
+        c = message_status_events.c
+        rows = await self.conn.execute(sa.select(message_status_events).where(
+            c.team_id == self.team_id, c.account_id == account_id, c.provider_message_id == provider_message_id
+        ).order_by(c.at, c.id))
+        return [Reported(DeliveryStatus(r.status), r.at, r.error_code, r.error_title) for r in rows]
+
+
+class PostgresOutbox(_Scoped):
+    async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None:
+        await self.conn.execute(outbox.insert().values(team_id=self.team_id, kind=kind, payload=payload,
+                                                       occurred_at=at))
+
+    async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
+        rows = await self.conn.execute(sa.select(outbox.c.id, outbox.c.kind, outbox.c.payload).where(
+            outbox.c.team_id == self.team_id, outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit))
+        return [(r.id, r.kind, r.payload) for r in rows]
+
+
+@attrs.define
+class PostgresRouteRepository:
+    conn: AsyncConnection
+
+    async def find(self, provider: Provider, external_id: str) -> Route | None:
+        row = (await self.conn.execute(sa.select(account_routes.c.team_id, account_routes.c.account_id).where(
+            account_routes.c.provider == provider.value, account_routes.c.external_id == external_id))).first()
+        return Route(row.team_id, row.account_id) if row else None
+
+    async def add(self, provider: Provider, external_id: str, route: Route) -> None:
+        await _write(self.conn, account_routes.insert().values(provider=provider.value, external_id=external_id,
+                     team_id=route.team_id, account_id=route.account_id), "route")
+
+    async def remove(self, provider: Provider, external_id: str) -> None:
+        await self.conn.execute(account_routes.delete().where(
+            account_routes.c.provider == provider.value, account_routes.c.external_id == external_id))
+
+
+@attrs.define
+class PostgresInboundEventStore:
+    conn: AsyncConnection
+
+    async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
+                    received_at: dt.datetime) -> int | None:
+        statement = insert(inbound_events).values(
+            provider=provider.value, event_key=event_key, content_type=content_type, body=body,
+            received_at=received_at, state="pending").on_conflict_do_nothing().returning(inbound_events.c.id)
+        row = (await self.conn.execute(statement)).first()
+        return row.id if row else None
+
+    async def claim(self, ids: list[int] | None = None, limit: int = 100) -> list[RawEvent]:
+        c = inbound_events.c
+        chosen = c.id.in_(ids) if ids is not None else c.state.in_(("pending", "failed"))
+        locked = sa.select(c.id).where(chosen).order_by(c.id).limit(limit).with_for_update(skip_locked=True)
+        rows = await self.conn.execute(inbound_events.update().where(c.id.in_(locked.scalar_subquery()))
+                                       .values(attempts=c.attempts + 1)
+                                       .returning(c.id, c.provider, c.content_type, c.body, c.received_at, c.attempts))
+        return sorted((RawEvent(r.id, Provider(r.provider), r.content_type, r.body, r.received_at, r.attempts)
+                       for r in rows), key=lambda e: e.id)
+
+    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None
+                     ) -> None:
+        await self.conn.execute(inbound_events.update().where(inbound_events.c.id == id).values(
+            state=state, last_error=error, account_keys=account_keys or []))
+
+    async def unrouted(self, provider: Provider, account_key: str) -> list[int]:
+        c = inbound_events.c
+        rows = await self.conn.execute(sa.select(c.id).where(
+            c.state == "unrouted", c.provider == provider.value, c.account_keys.any(account_key)).order_by(c.id))
+        return [r.id for r in rows]

@@ -1,0 +1,9 @@
+"""Domain events, written to the outbox in the same transaction as the change they describe."""
+from __future__ import annotations
+
+MESSAGE_RECEIVED = "message.received"  # a customer's message, or an echo of one the business sent elsewhere
+MESSAGE_STATUS_CHANGED = "message.status_changed"
+MESSAGE_DELETED = "message.deleted"
+THREAD_OPENED = "thread.opened"
+THREAD_REOPENED = "thread.reopened"
+TEMPLATE_STATUS_CHANGED = "template.status_changed"

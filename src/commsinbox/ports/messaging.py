@@ -1,0 +1,129 @@
+"""Repository ports for messaging. Team-scoped ones live on the team unit of work; routing and raw inbound
+events are system-level (the team is not known until the account is found)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+import attrs
+
+from ..domain.model.accounts import CommunicationAccount
+from ..domain.model.channels import Provider
+from ..domain.model.contacts import Contact, Identity
+from ..domain.model.ids import AccountId, ContactId, MessageId, TeamId, ThreadId
+from ..domain.model.threads import Attachment, Message, Thread
+from ..domain.policies.delivery import Reported
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: CommunicationAccount) -> None:
+        """Raises `Conflict` when the provider id is already connected (by any team)."""
+        ...
+
+    async def get(self, id: str) -> CommunicationAccount | None: ...
+
+    async def list(self) -> list[CommunicationAccount]: ...
+
+    async def update(self, account: CommunicationAccount) -> None: ...
+
+    async def remove(self, id: str) -> bool: ...
+
+
+class ContactRepository(Protocol):
+    async def find(self, identities: list[Identity]) -> Contact | None:
+        """The contact any of these identities belongs to."""
+        ...
+
+    async def add(self, contact: Contact, identities: list[Identity]) -> None: ...
+
+    async def add_identities(self, contact_id: ContactId, identities: list[Identity]) -> None:
+        """Adds the identities not yet known (idempotent)."""
+        ...
+
+    async def get(self, id: str) -> Contact | None: ...
+
+
+class ThreadRepository(Protocol):
+    async def latest(self, account_id: AccountId, contact_id: ContactId) -> Thread | None:
+        """The newest thread for this account and contact, whatever its status."""
+        ...
+
+    async def add(self, thread: Thread) -> None: ...
+
+    async def get(self, id: str) -> Thread | None: ...
+
+    async def update(self, thread: Thread) -> None: ...
+
+
+class MessageRepository(Protocol):
+    async def add(self, message: Message) -> bool:
+        """Inserts unless (account, provider message id) exists: False for a duplicate, which is a no-op."""
+        ...
+
+    async def by_provider_id(self, account_id: AccountId, provider_message_id: str) -> Message | None: ...
+
+    async def get(self, id: str) -> Message | None: ...
+
+    async def update_delivery(self, message: Message) -> None: ...
+
+    async def mark_deleted(self, message_id: MessageId, at: dt.datetime) -> None: ...
+
+    async def list_for_thread(self, thread_id: ThreadId, limit: int = 50) -> list[Message]: ...
+
+    async def add_attachments(self, attachments: list[Attachment]) -> None: ...
+
+    async def attachments(self, message_id: MessageId) -> list[Attachment]: ...
+
+    async def update_attachment(self, attachment: Attachment) -> None: ...
+
+    async def record_status(self, account_id: AccountId, provider_message_id: str, report: Reported) -> bool:
+        """Keeps a reported status (even before its message exists); False if it was already recorded."""
+        ...
+
+    async def statuses(self, account_id: AccountId, provider_message_id: str) -> list[Reported]: ...
+
+
+class Outbox(Protocol):
+    async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None: ...
+
+    async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]: ...
+
+
+@attrs.frozen
+class Route:
+    team_id: TeamId
+    account_id: AccountId
+
+
+@attrs.frozen
+class RawEvent:
+    id: int
+    provider: Provider
+    content_type: str
+    body: bytes
+    received_at: dt.datetime
+    attempts: int
+
+
+class RouteRepository(Protocol):
+    async def find(self, provider: Provider, external_id: str) -> Route | None: ...
+
+    async def add(self, provider: Provider, external_id: str, route: Route) -> None: ...
+
+    async def remove(self, provider: Provider, external_id: str) -> None: ...
+
+
+class InboundEventStore(Protocol):
+    async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
+                    received_at: dt.datetime) -> int | None:
+        """Keeps the raw event durably; None when the same event was stored before (a provider retry)."""
+        ...
+
+    async def claim(self, ids: list[int] | None = None, limit: int = 100) -> list[RawEvent]:
+        """Events to (re)process: the given ids, or pending/failed ones; locks them for this transaction."""
+        ...
+
+    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None
+                     ) -> None: ...
+
+    async def unrouted(self, provider: Provider, account_key: str) -> list[int]: ...
