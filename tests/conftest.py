@@ -30,7 +30,7 @@ def pg_owner_url() -> str:
     return postgres.owner_url()
 
 
-def test_settings(tmp_path: Path, owner_url: str | None = None, **extra: str) -> Settings:
+def settings_for(tmp_path: Path, owner_url: str | None = None, **extra: str) -> Settings:
     env = {"COMMSINBOX_DATA_DIR": str(tmp_path), **extra}
     if owner_url:
         env["DATABASE_URL"] = owner_url
@@ -44,7 +44,7 @@ async def memory() -> Services:
 
 @pytest.fixture
 async def pg_services(pg_owner_url: str, tmp_path: Path) -> AsyncIterator[Services]:
-    settings = test_settings(tmp_path, pg_owner_url)
+    settings = settings_for(tmp_path, pg_owner_url)
     async with postgres_services(settings, owner=pg_owner_url, migrate_first=False, hasher=FAST_HASHER) as s:
         yield s
 
@@ -86,6 +86,6 @@ async def api_for(aiohttp_client, tmp_path: Path):  # type: ignore[no-untyped-de
     from tests.support.api import Api
 
     async def build(services: Services) -> Api:
-        return Api(await aiohttp_client(create_app(test_settings(tmp_path), services)))
+        return Api(await aiohttp_client(create_app(settings_for(tmp_path), services)))
 
     return build

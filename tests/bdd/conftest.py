@@ -29,7 +29,7 @@ from commsinbox.domain.usecases.clients import ClientFields
 from commsinbox.domain.usecases.records import RecordFields
 from commsinbox.domain.usecases.teams import TeamChanges
 from commsinbox.entrypoints.container import Services, memory_services, postgres_services
-from tests.conftest import FAST_HASHER, test_settings
+from tests.conftest import FAST_HASHER, settings_for
 from tests.support.factories import PASSWORD, random_email, random_suffix, random_team_name
 
 T = TypeVar("T")
@@ -261,7 +261,7 @@ def inbox(request: pytest.FixtureRequest, run: Run[Any], tmp_path: Path) -> Iter
     owner = request.getfixturevalue("pg_owner_url")
     stack = contextlib.AsyncExitStack()
     services = run(stack.enter_async_context(postgres_services(
-        test_settings(tmp_path, owner), owner=owner, migrate_first=False, hasher=FAST_HASHER)))
+        settings_for(tmp_path, owner), owner=owner, migrate_first=False, hasher=FAST_HASHER)))
     try:
         yield Inbox(services)
     finally:

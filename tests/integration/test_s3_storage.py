@@ -13,6 +13,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import botocore.exceptions
 import pytest
@@ -31,10 +32,25 @@ SECRET_ACCESS_KEY = "s3cr3t-Value-that-must-never-leak"
 LOGGER = "commsinbox.adapters.storage.s3"
 
 
+def _single_server_header(app: Any) -> Any:
+    """Drop moto's own `Server` header: werkzeug sends one too, and aiohttp's strict parser
+    (Python dev mode, PYTHONASYNCIODEBUG=1) rejects a response with two."""
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            kept = [(name, value) for name, value in headers if name.lower() != "server"]
+            return start_response(status, kept, *exc_info)
+
+        return app(environ, start)
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    server._server.app = _single_server_header(server._server.app)  # type: ignore[union-attr]
     try:
         host, port = server.get_host_and_port()
         yield f"http://{host}:{port}"
@@ -253,7 +269,9 @@ def _client_error(code: str, status: int) -> botocore.exceptions.ClientError:
         (botocore.exceptions.EndpointConnectionError(endpoint_url="http://x"), True),
         (botocore.exceptions.ReadTimeoutError(endpoint_url="http://x"), True),
         (botocore.exceptions.ConnectionClosedError(endpoint_url="http://x"), True),
+        (botocore.exceptions.ResponseStreamingError(error="cut"), True),
         (botocore.exceptions.SSLError(endpoint_url="http://x", error="bad cert"), False),
+        (botocore.exceptions.HTTPClientError(error="malformed response"), False),
         (botocore.exceptions.NoCredentialsError(), False),
         (ValueError("bad key"), False),
     ],

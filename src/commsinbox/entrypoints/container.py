@@ -4,15 +4,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
+import aiohttp
 import attrs
 import punq
 
 from ..adapters.clock import SecretsTokenGenerator, SystemClock, UuidGenerator
+from ..adapters.crypto import embedded_keys
 from ..adapters.crypto.jwt_verifier import SupabaseJwtVerifier
+from ..adapters.crypto.keyring import AesGcmKeyring
 from ..adapters.crypto.passwords import ScryptPasswordHasher
 from ..adapters.memory.probe import MemoryProbe
+from ..adapters.memory.providers import MemoryProviderRegistry
 from ..adapters.memory.throttle import MemoryLoginThrottle
 from ..adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from ..adapters.postgres import migrate
@@ -21,21 +26,29 @@ from ..adapters.postgres.engine import app_engine, as_app_role_url
 from ..adapters.postgres.probe import PostgresProbe
 from ..adapters.postgres.throttle import PostgresLoginThrottle
 from ..adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from ..adapters.providers.parsers import ProviderWebhookParsers
+from ..adapters.providers.registry import http_gateways
 from ..adapters.storage.local import LocalBlobStorage
 from ..adapters.storage.memory import MemoryBlobStorage
+from ..adapters.storage.s3 import S3BlobStorage
 from ..domain.usecases.access import TeamAccess
 from ..domain.usecases.accounts import AccountService
 from ..domain.usecases.clients import ClientService
+from ..domain.usecases.connections import ConnectionService
+from ..domain.usecases.inbound import InboundProcessor
 from ..domain.usecases.ingest import IngestService
+from ..domain.usecases.media import MediaService
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
 from ..domain.usecases.vault import VaultService
 from ..ports.clock import Clock, IdGenerator, TokenGenerator
+from ..ports.crypto import SecretBox
 from ..ports.health import DatabaseProbe
+from ..ports.providers import ProviderRegistry, WebhookParsers
 from ..ports.security import ExternalTokenVerifier, LoginThrottle, PasswordHasher
 from ..ports.storage import BlobStorage
 from ..ports.unit_of_work import UnitOfWorkFactory
-from .config import ConfigError, Settings
+from .config import Settings
 
 log = logging.getLogger("commsinbox")
 
@@ -51,15 +64,23 @@ class Services:
     records: RecordService
     vault: VaultService
     ingest: IngestService
+    inbound: InboundProcessor
+    connections: ConnectionService
+    media: MediaService
+    clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
     uows: UnitOfWorkFactory
 
 
 def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: LoginThrottle,
-                    probe: DatabaseProbe, clock: Clock | None = None, hasher: PasswordHasher | None = None,
-                    external: ExternalTokenVerifier | None = None, login_limit: int = 10) -> punq.Container:
+                    probe: DatabaseProbe, box: SecretBox, providers: ProviderRegistry, clock: Clock | None = None,
+                    hasher: PasswordHasher | None = None, external: ExternalTokenVerifier | None = None,
+                    login_limit: int = 10) -> punq.Container:
     container = punq.Container()
+    container.register(SecretBox, instance=box)
+    container.register(ProviderRegistry, instance=providers)
+    container.register(WebhookParsers, instance=ProviderWebhookParsers())
     container.register(UnitOfWorkFactory, instance=uows)
     container.register(BlobStorage, instance=storage)
     container.register(LoginThrottle, instance=throttle)
@@ -69,17 +90,45 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(TokenGenerator, instance=SecretsTokenGenerator())
     container.register(PasswordHasher, instance=hasher or ScryptPasswordHasher())
     container.register(AccountService, external=external, login_limit=login_limit)
-    for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService, Services):
+    for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
+                    InboundProcessor, ConnectionService, MediaService, Services):
         container.register(service)
     return container
 
 
-def memory_services(*, clock: Clock | None = None, hasher: PasswordHasher | None = None) -> Services:
-    """A complete product in process memory: for tests, BDD and embedding without a database."""
+def memory_services(*, clock: Clock | None = None, hasher: PasswordHasher | None = None,
+                    providers: ProviderRegistry | None = None) -> Services:
+    """A complete product in process memory: for tests, BDD and embedding without a database or network."""
     clock = clock or SystemClock()
+    box = AesGcmKeyring([("memory", os.urandom(32))])
     return build_container(uows=MemoryUnitOfWorkFactory(), storage=MemoryBlobStorage(),
-                           throttle=MemoryLoginThrottle(clock), probe=MemoryProbe(), clock=clock,
+                           throttle=MemoryLoginThrottle(clock), probe=MemoryProbe(), box=box,
+                           providers=providers or MemoryProviderRegistry(), clock=clock,
                            hasher=hasher).resolve(Services)
+
+
+def keyring(settings: Settings) -> AesGcmKeyring:
+    """CREDENTIALS_ENCRYPTION_KEYS, or in development a key generated once under the data directory."""
+    if settings.credentials_keys:
+        return AesGcmKeyring.from_settings(settings)
+    keys = embedded_keys.load_or_create(settings.data_dir)
+    log.warning("CREDENTIALS_ENCRYPTION_KEYS is not set: using the development key in %s",
+                settings.data_dir / embedded_keys.FILE_NAME)
+    return AesGcmKeyring(keys)
+
+
+@contextlib.asynccontextmanager
+async def blob_storage(settings: Settings) -> AsyncIterator[BlobStorage]:
+    """Local files under the data directory, or S3-compatible object storage (STORAGE_BACKEND=s3)."""
+    if settings.storage_backend == "local":
+        yield LocalBlobStorage(settings.data_dir / "vault")
+        return
+    assert settings.s3_secret_access_key is not None  # checked with the configuration
+    async with S3BlobStorage(endpoint_url=settings.s3_endpoint_url, bucket=settings.s3_bucket,
+                             region=settings.s3_region, access_key_id=settings.s3_access_key_id or "",
+                             secret_access_key=settings.s3_secret_access_key.reveal()) as storage:
+        await storage.ensure_bucket()
+        yield storage
 
 
 def owner_url(settings: Settings) -> str:
@@ -91,11 +140,9 @@ def owner_url(settings: Settings) -> str:
 
 @contextlib.asynccontextmanager
 async def postgres_services(settings: Settings, *, owner: str | None = None, migrate_first: bool = True,
-                            clock: Clock | None = None, hasher: PasswordHasher | None = None
-                            ) -> AsyncIterator[Services]:
+                            clock: Clock | None = None, hasher: PasswordHasher | None = None,
+                            providers: ProviderRegistry | None = None) -> AsyncIterator[Services]:
     """Services on PostgreSQL, the application connecting as the RLS-bound role. Disposes the pool on exit."""
-    if settings.storage_backend != "local":
-        raise ConfigError("STORAGE_BACKEND", "local", reason="the S3 storage adapter is not part of this version")
     owner = owner or await asyncio.to_thread(owner_url, settings)
     if migrate_first:
         await asyncio.to_thread(migrate.upgrade, owner)
@@ -109,12 +156,16 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
     limit, window = settings.login_rate_limit
     external = (SupabaseJwtVerifier(settings.supabase_jwt_secret.reveal(), settings.supabase_jwt_audience,
                                     settings.supabase_jwt_issuer) if settings.supabase_jwt_secret else None)
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        storage = await stack.enter_async_context(blob_storage(settings))
+        gateways = providers or http_gateways(session, twilio_base_url=settings.twilio_api_base_url,
+                                              graph_base_url=settings.meta_graph_base_url,
+                                              graph_version=settings.meta_graph_version)
         yield build_container(
-            uows=PostgresUnitOfWorkFactory(engine),
-            storage=LocalBlobStorage(settings.data_dir / "vault"),
-            throttle=PostgresLoginThrottle(engine, clock, window),
-            probe=PostgresProbe(engine), clock=clock, hasher=hasher, external=external, login_limit=limit,
+            uows=PostgresUnitOfWorkFactory(engine), storage=storage,
+            throttle=PostgresLoginThrottle(engine, clock, window), probe=PostgresProbe(engine),
+            box=keyring(settings), providers=gateways, clock=clock, hasher=hasher, external=external,
+            login_limit=limit,
         ).resolve(Services)
-    finally:
-        await engine.dispose()

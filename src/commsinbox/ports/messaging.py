@@ -16,8 +16,9 @@ from ..domain.policies.delivery import Reported
 
 
 class AccountRepository(Protocol):
-    async def add(self, account: CommunicationAccount) -> None:
-        """Raises `Conflict` when the provider id is already connected (by any team)."""
+    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
+        """Adds the account and its webhook routes (its external id, plus e.g. its WhatsApp Business Account
+        for template events). Raises `Conflict` when one is already connected (by any team)."""
         ...
 
     async def get(self, id: str) -> CommunicationAccount | None: ...
@@ -26,7 +27,9 @@ class AccountRepository(Protocol):
 
     async def update(self, account: CommunicationAccount) -> None: ...
 
-    async def remove(self, id: str) -> bool: ...
+    async def remove(self, id: str) -> bool:
+        """Removes the account and all its webhook routes."""
+        ...
 
 
 class ContactRepository(Protocol):
@@ -119,8 +122,10 @@ class InboundEventStore(Protocol):
         """Keeps the raw event durably; None when the same event was stored before (a provider retry)."""
         ...
 
-    async def claim(self, ids: list[int] | None = None, limit: int = 100) -> list[RawEvent]:
-        """Events to (re)process: the given ids, or pending/failed ones; locks them for this transaction."""
+    async def claim(self, ids: list[int] | None = None, *, limit: int = 100,
+                    received_before: dt.datetime | None = None, max_attempts: int = 10) -> list[RawEvent]:
+        """Counts an attempt on events to (re)process: the given ids, or else pending and failed ones received
+        before `received_before` with fewer than `max_attempts` attempts. Concurrent claimers skip each other."""
         ...
 
     async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None

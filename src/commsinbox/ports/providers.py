@@ -1,13 +1,14 @@
 """What the core asks of a messaging provider (one adapter per provider, chosen by the account's provider)."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Protocol
 
 import attrs
 
 from ..domain.model.channels import Provider
 from ..domain.model.errors import CommsInboxError
-from ..domain.model.inbound import MediaRef
+from ..domain.model.inbound import InboundEvent, MediaRef
 
 
 class ProviderError(CommsInboxError):
@@ -62,3 +63,13 @@ class ProviderGateway(Protocol):
 
 class ProviderRegistry(Protocol):
     def gateway(self, provider: Provider) -> ProviderGateway: ...
+
+
+class WebhookParser(Protocol):
+    def parse(self, body: bytes, content_type: str, received_at: dt.datetime) -> list[InboundEvent]:
+        """Every event in one stored webhook body; raises ValueError for a malformed body."""
+        ...
+
+
+class WebhookParsers(Protocol):
+    def parser(self, provider: Provider) -> WebhookParser: ...

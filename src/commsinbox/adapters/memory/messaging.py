@@ -30,14 +30,14 @@ class _Scoped:
 
 
 class MemoryAccountRepository(_Scoped):
-    async def add(self, account: CommunicationAccount) -> None:
+    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
         self._check(account, "communication_accounts")
-        if any(a.provider == account.provider and a.external_id == account.external_id
-               for a in self.tx.rows("communication_accounts").values()):
+        keys = [(account.provider.value, k) for k in (account.external_id, *(extra_routes or []))]
+        if any(key in self.tx.rows("account_routes") for key in keys):
             raise Conflict(f"{account.provider.value} account {account.external_id} is already connected")
         self.tx.put("communication_accounts", (account.id,), account)
-        self.tx.put("account_routes", (account.provider.value, account.external_id), Route(
-            account.team_id, account.id))
+        for key in keys:
+            self.tx.put("account_routes", key, Route(account.team_id, account.id))
 
     async def get(self, id: str) -> CommunicationAccount | None:
         row = self.tx.rows("communication_accounts").get((id,))
@@ -56,7 +56,9 @@ class MemoryAccountRepository(_Scoped):
         account = await self.get(id)
         if account is None:
             return False
-        self.tx.pop("account_routes", (account.provider.value, account.external_id))
+        for key, route in list(self.tx.rows("account_routes").items()):
+            if route.account_id == id:
+                self.tx.pop("account_routes", key)
         return self.tx.pop("communication_accounts", (id,))
 
 
@@ -227,9 +229,11 @@ class MemoryInboundEventStore:
         self.tx.put("inbound_events", (event.id,), _RawRow(event, event_key))
         return event.id
 
-    async def claim(self, ids: list[int] | None = None, limit: int = 100) -> list[RawEvent]:
+    async def claim(self, ids: list[int] | None = None, *, limit: int = 100,
+                    received_before: dt.datetime | None = None, max_attempts: int = 10) -> list[RawEvent]:
         rows = [r for r in self.tx.rows("inbound_events").values() if (
-            r.event.id in ids if ids is not None else r.state in ("pending", "failed"))]
+            r.event.id in ids if ids is not None else r.state in ("pending", "failed")
+            and r.event.attempts < max_attempts and (received_before is None or r.event.received_at < received_before))]
         claimed = []
         for row in sorted(rows, key=lambda r: r.event.id)[:limit]:
             event = attrs.evolve(row.event, attempts=row.event.attempts + 1)

@@ -40,12 +40,12 @@ class _Scoped:
 class PostgresAccountRepository(_Scoped):
     """Adding or removing an account also adds or removes its webhook route, in the same transaction."""
 
-    async def add(self, account: CommunicationAccount) -> None:
-        await _write(self.conn, communication_accounts.insert().values(m.account_values(account)),
-                     f"{account.provider.value} account {account.external_id}")
-        await _write(self.conn, account_routes.insert().values(
-            provider=account.provider.value, external_id=account.external_id, team_id=account.team_id,
-            account_id=account.id), f"{account.provider.value} account {account.external_id}")
+    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
+        what = f"{account.provider.value} account {account.external_id}"
+        await _write(self.conn, communication_accounts.insert().values(m.account_values(account)), what)
+        await _write(self.conn, account_routes.insert().values([
+            {"provider": account.provider.value, "external_id": key, "team_id": account.team_id,
+             "account_id": account.id} for key in (account.external_id, *(extra_routes or []))]), what)
 
     async def get(self, id: str) -> CommunicationAccount | None:
         row = (await self.conn.execute(self._mine().where(communication_accounts.c.id == id))).first()
@@ -64,11 +64,11 @@ class PostgresAccountRepository(_Scoped):
     async def remove(self, id: str) -> bool:
         gone = (await self.conn.execute(communication_accounts.delete().where(
             communication_accounts.c.team_id == self.team_id, communication_accounts.c.id == id
-        ).returning(communication_accounts.c.provider, communication_accounts.c.external_id))).first()
+        ).returning(communication_accounts.c.id))).first()
         if gone is None:
             return False
         await self.conn.execute(account_routes.delete().where(
-            account_routes.c.provider == gone.provider, account_routes.c.external_id == gone.external_id))
+            account_routes.c.team_id == self.team_id, account_routes.c.account_id == id))
         return True
 
     def _mine(self) -> sa.Select[Any]:
@@ -239,9 +239,12 @@ class PostgresInboundEventStore:
         row = (await self.conn.execute(statement)).first()
         return row.id if row else None
 
-    async def claim(self, ids: list[int] | None = None, limit: int = 100) -> list[RawEvent]:
+    async def claim(self, ids: list[int] | None = None, *, limit: int = 100,
+                    received_before: dt.datetime | None = None, max_attempts: int = 10) -> list[RawEvent]:
         c = inbound_events.c
-        chosen = c.id.in_(ids) if ids is not None else c.state.in_(("pending", "failed"))
+        chosen = c.id.in_(ids) if ids is not None else sa.and_(
+            c.state.in_(("pending", "failed")), c.attempts < max_attempts,
+            c.received_at < received_before if received_before is not None else sa.true())
         locked = sa.select(c.id).where(chosen).order_by(c.id).limit(limit).with_for_update(skip_locked=True)
         rows = await self.conn.execute(inbound_events.update().where(c.id.in_(locked.scalar_subquery()))
                                        .values(attempts=c.attempts + 1)
@@ -257,5 +260,6 @@ class PostgresInboundEventStore:
     async def unrouted(self, provider: Provider, account_key: str) -> list[int]:
         c = inbound_events.c
         rows = await self.conn.execute(sa.select(c.id).where(
-            c.state == "unrouted", c.provider == provider.value, c.account_keys.any(account_key)).order_by(c.id))
+            c.state == "unrouted", c.provider == provider.value, sa.literal(account_key) == sa.any_(c.account_keys)
+        ).order_by(c.id))
         return [r.id for r in rows]

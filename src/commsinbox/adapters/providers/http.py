@@ -33,7 +33,7 @@ from ...ports.providers import CredentialsRejected, MediaTooLarge, ProviderError
 __all__ = ["DEFAULT_TIMEOUT", "ErrorInfo", "ErrorKind", "ErrorReader", "Download", "ProviderHttp",
            "ProviderHttpError", "check_sha256", "read_graph_error", "safe_url"]
 
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10, sock_read=30)
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10, sock_read=30)  # sock_read bounds stalls
 MAX_JSON_BYTES = 4 * 1024 * 1024  # API answers are small; a bigger one is a broken or hostile peer
 _MAX_ERROR_BYTES = 64 * 1024
 _CHUNK = 64 * 1024
@@ -132,13 +132,13 @@ class ProviderHttp:
         self._timeout = timeout
 
     async def get_json(self, url: str, *, headers: Mapping[str, str] | None = None,
-                       auth: aiohttp.BasicAuth | None = None, params: Mapping[str, str] | None = None,
+                       params: Mapping[str, str] | None = None,
                        secrets: Iterable[str] = ()) -> Any:
         """GET a JSON document (2xx) or raise the mapped error."""
         secrets = tuple(secrets)
-        credentialed = bool(auth) or _has_authorization(headers)
+        credentialed = _has_authorization(headers)
         try:
-            async with self._session.get(url, headers=headers, auth=auth, params=params, timeout=self._timeout,
+            async with self._session.get(url, headers=headers, params=params, timeout=self._timeout,
                                          raise_for_status=False) as response:
                 if response.status >= 300:
                     raise await self._error(response, url, credentialed, secrets)
@@ -155,7 +155,7 @@ class ProviderHttp:
                                 transient=False) from None
 
     async def download(self, url: str, max_bytes: int, *, headers: Mapping[str, str] | None = None,
-                       auth: aiohttp.BasicAuth | None = None, secrets: Iterable[str] = (),
+                       secrets: Iterable[str] = (),
                        announced_size: int | None = None) -> Download:
         """GET a body of at most `max_bytes`, following redirects (aiohttp drops credentials on a redirect to
         another origin). `announced_size` (e.g. Graph's `file_size`) is checked before any request."""
@@ -164,9 +164,9 @@ class ProviderHttp:
         if announced_size is not None and announced_size > max_bytes:
             raise MediaTooLarge(announced_size, max_bytes)
         secrets = tuple(secrets)
-        credentialed = bool(auth) or _has_authorization(headers)
+        credentialed = _has_authorization(headers)
         try:
-            async with self._session.get(url, headers=headers, auth=auth, timeout=self._timeout,
+            async with self._session.get(url, headers=headers, timeout=self._timeout,
                                          allow_redirects=True, raise_for_status=False) as response:
                 same_origin = response.url.origin() == URL(url).origin()
                 if response.status >= 300:

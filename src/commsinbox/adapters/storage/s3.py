@@ -87,11 +87,15 @@ def is_transient(error: BaseException) -> bool:
         error,
         (
             botocore.exceptions.ConnectionError,  # endpoint unreachable, connect timeout
-            botocore.exceptions.HTTPClientError,  # connection closed, read timeout, body cut
+            botocore.exceptions.ConnectionClosedError,
+            botocore.exceptions.ReadTimeoutError,
+            botocore.exceptions.ResponseStreamingError,  # the body was cut off
             botocore.exceptions.IncompleteReadError,
         ),
     ):
         return True
+    # A bare HTTPClientError wraps anything else the HTTP client raised (a malformed
+    # response, a bug): retrying would only repeat it.
     if isinstance(error, botocore.exceptions.ClientError):
         return _error_code(error) in _TRANSIENT_CODES or _status(error) in _TRANSIENT_STATUSES
     return False

@@ -112,3 +112,5 @@ class Permission(enum.StrEnum):
     RECORDS_WRITE = "records.write"
     VAULT_READ = "vault.read"
     VAULT_WRITE = "vault.write"
+    ACCOUNTS_READ = "accounts.read"
+    ACCOUNTS_MANAGE = "accounts.manage"

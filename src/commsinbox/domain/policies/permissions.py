@@ -11,7 +11,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MANAGER: _ALL - {Permission.TEAM_UPDATE},
     Role.AGENT: frozenset({
         Permission.TEAM_READ, Permission.MEMBERS_READ, Permission.CLIENTS_READ, Permission.CLIENTS_WRITE,
-        Permission.RECORDS_READ, Permission.VAULT_READ, Permission.VAULT_WRITE,
+        Permission.RECORDS_READ, Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.ACCOUNTS_READ,
     }),
 }
 

@@ -1,4 +1,4 @@
-"""The aiohttp application: /health, /health/db, /trpc (and, in later capabilities, webhooks and the UI)."""
+"""The aiohttp application: /health, /health/db, /metrics, /trpc and the provider webhooks."""
 from __future__ import annotations
 
 import logging
@@ -13,12 +13,15 @@ from ..container import Services, postgres_services
 from . import errors
 from .context import add_cookies
 from .keys import services_key, settings_key
-from .routers import auth, core
+from .routers import auth, communications, core
+from .background import background
+from .metrics import Metrics, metrics_key, metrics_view
 from .trpc import add_trpc_routes
+from .webhooks import add_webhook_routes
 
 log = logging.getLogger("commsinbox.web")
 
-PROCEDURES = {**auth.PROCEDURES, **core.PROCEDURES}
+PROCEDURES = {**auth.PROCEDURES, **core.PROCEDURES, **communications.PROCEDURES}
 MAX_BODY_BYTES = 48 * 1024 * 1024  # a 25 MiB vault upload in base64 inside JSON fits
 
 
@@ -62,8 +65,12 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
                 yield
 
         app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(background)
+    app[metrics_key] = Metrics.create()
     app.on_response_prepare.append(add_cookies)
     app.router.add_get("/health", health)
     app.router.add_get("/health/db", health_db)
+    app.router.add_get("/metrics", metrics_view)
+    add_webhook_routes(app)
     add_trpc_routes(app, PROCEDURES, map_error=errors.to_trpc, max_body_bytes=MAX_BODY_BYTES)
     return app

@@ -10,6 +10,7 @@ from ...domain.model.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from ...ports.providers import ProviderError
 from .trpc import TrpcError
 
 
@@ -19,6 +20,10 @@ def to_trpc(exc: BaseException) -> TrpcError | None:
         return TrpcError("BAD_REQUEST", str(exc), data={"fields": fields})
     if isinstance(exc, TooManyAttempts):
         return TrpcError("TOO_MANY_REQUESTS", str(exc), data={"retryAfter": exc.retry_after_seconds})
+    if isinstance(exc, ProviderError):
+        return TrpcError("BAD_GATEWAY" if exc.transient else "PRECONDITION_FAILED",
+                         f"the provider could not be reached: {exc}" if exc.transient else str(exc),
+                         data={"reason": "provider_error", "providerCode": exc.code})
     codes = ((NotFound, "NOT_FOUND"), (Conflict, "CONFLICT"), (Forbidden, "FORBIDDEN"),
              (Unauthenticated, "UNAUTHORIZED"), (DomainError, "BAD_REQUEST"))
     for kind, code in codes:

@@ -50,7 +50,7 @@ class MetaWhatsAppGateway:
         self._base = base_url.rstrip("/")
         self._version = version.strip("/")
         self._http = ProviderHttp(session, PROVIDER, read_graph_error, timeout=timeout)
-        self._base_host = URL(self._base).host
+        self._base_origin = URL(self._base).origin()
 
     def _url(self, object_id: str) -> str:
         return f"{self._base}/{self._version}/{quote(object_id, safe='')}"
@@ -97,7 +97,7 @@ class MetaWhatsAppGateway:
         host = (parsed.host or "").lower()
         if parsed.scheme not in ("http", "https") or not host:
             return False
-        if host == self._base_host:
+        if parsed.origin() == self._base_origin:
             return True
         return parsed.scheme == "https" and any(host == h or host.endswith("." + h) for h in _META_MEDIA_HOSTS)
 

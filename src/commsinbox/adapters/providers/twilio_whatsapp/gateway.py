@@ -5,7 +5,8 @@
 * fetch_media: GET the webhook's `MediaUrl{N}` with Basic auth, following Twilio's redirect to its CDN (aiohttp drops
   the credentials on the cross-origin hop). Credentials go only to the configured API host or `*.twilio.com`.
 
-Error bodies `{code, message, more_info, status}`: 20003 → CredentialsRejected, 20429 → transient (providers.md §1.4).
+Error bodies `{code, message, more_info, status}`: 20003 → CredentialsRejected, 20429 → transient
+(providers.md §1.4).
 """
 from __future__ import annotations
 
@@ -60,9 +61,9 @@ class TwilioWhatsAppGateway:
         if not _plausible_sender(sender):
             raise ProviderError(f"{PROVIDER}: the sender {access.external_id!r} is not a phone number in E.164 "
                                 "(e.g. +14155238886)", transient=False)
-        sid, auth = _basic_auth(access)
-        found = await self._http.get_json(f"{self._base}/2010-04-01/Accounts/{sid}.json", auth=auth,
-                                          secrets=(auth.password,))
+        sid, token = _credentials(access)
+        found = await self._http.get_json(f"{self._base}/2010-04-01/Accounts/{sid}.json",
+                                          headers=_basic(sid, token), secrets=(token,))
         if not isinstance(found, dict) or found.get("sid") != sid:
             raise ProviderError(f"{PROVIDER}: Twilio did not return account {sid}", transient=False)
         status = found.get("status")
@@ -75,8 +76,8 @@ class TwilioWhatsAppGateway:
         if not self._may_receive_credentials(media.url):
             raise ProviderError(f"{PROVIDER}: the media URL is not on the Twilio API host; the credentials are "
                                 "not sent there", transient=False)
-        _, auth = _basic_auth(access)
-        download = await self._http.download(media.url, max_bytes, auth=auth, secrets=(auth.password,))
+        sid, token = _credentials(access)
+        download = await self._http.download(media.url, max_bytes, headers=_basic(sid, token), secrets=(token,))
         content_type = download.content_type or media.content_type or "application/octet-stream"
         return Media(data=download.data, content_type=content_type)
 
@@ -93,15 +94,18 @@ class TwilioWhatsAppGateway:
         return parsed.scheme == "https" and (host == "twilio.com" or host.endswith(".twilio.com"))
 
 
-def _basic_auth(access: AccountAccess) -> tuple[str, aiohttp.BasicAuth]:
+def _basic(sid: str, token: str) -> dict[str, str]:
+    return {"Authorization": aiohttp.encode_basic_auth(sid, token)}
+
+
+def _credentials(access: AccountAccess) -> tuple[str, str]:
     sid = access.credentials.get("accountSid")
     token = access.credentials.get("authToken")
     if not isinstance(sid, str) or not _ACCOUNT_SID.fullmatch(sid.strip()):
         raise CredentialsRejected(f"{PROVIDER}: accountSid must be an Account SID (AC followed by 32 hex digits)")
     if not isinstance(token, str) or not token.strip():
         raise CredentialsRejected(f"{PROVIDER}: the credentials have no authToken")
-    sid = sid.strip()
-    return sid, aiohttp.BasicAuth(sid, token.strip())
+    return sid.strip(), token.strip()
 
 
 def _plausible_sender(sender: str) -> bool:

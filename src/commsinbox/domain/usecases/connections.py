@@ -1,0 +1,172 @@
+"""Connecting a team's WhatsApp and Instagram accounts. Credentials are checked against the provider, sealed
+with the keyring (bound to team, account and purpose) and never handed back."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from ...ports.clock import Clock, IdGenerator
+from ...ports.crypto import SecretBox
+from ...ports.providers import AccountAccess, CredentialsRejected, ProviderRegistry
+from ...ports.unit_of_work import UnitOfWorkFactory
+from ..model import values
+from ..model.accounts import AccountStatus, CommunicationAccount
+from ..model.channels import Provider
+from ..model.errors import FieldError, InvalidInput, NotFound
+from ..model.ids import AccountId
+from ..model.values import Permission
+from .access import Actor
+from .inbound import InboundProcessor
+from .ingest import waba_key
+
+REQUIRED = {
+    Provider.WHATSAPP_META: ("accessToken",),
+    Provider.INSTAGRAM_META: ("accessToken",),
+    Provider.WHATSAPP_TWILIO: ("accountSid", "authToken"),
+}
+OPTIONAL = {
+    Provider.WHATSAPP_META: ("wabaId", "appSecret"),
+    Provider.INSTAGRAM_META: ("appSecret",),
+    Provider.WHATSAPP_TWILIO: (),
+}
+
+
+@attrs.frozen
+class Connect:
+    provider: str
+    display_name: str
+    external_id: str
+    credentials: dict[str, Any] = attrs.field(repr=False)
+    settings: dict[str, Any] = attrs.field(factory=dict)
+    verify: bool = True
+
+
+@attrs.define
+class ConnectionService:
+    uows: UnitOfWorkFactory
+    clock: Clock
+    ids: IdGenerator
+    box: SecretBox
+    providers: ProviderRegistry
+    inbound: InboundProcessor
+
+    async def connect(self, actor: Actor, cmd: Connect) -> CommunicationAccount:
+        actor.require(Permission.ACCOUNTS_MANAGE)
+        provider = _provider(cmd.provider)
+        credentials = _credentials(provider, cmd.credentials)
+        external_id = values.non_empty(cmd.external_id, "externalId", 64)
+        status = await self._check(provider, external_id, credentials) if cmd.verify else AccountStatus.UNVERIFIED
+        account = CommunicationAccount(AccountId(self.ids.new_id()), actor.team_id, provider, external_id,
+                                       values.non_empty(cmd.display_name, "displayName"), status,
+                                       self.clock.now(), settings=dict(cmd.settings))
+        account.credentials_sealed = self._seal(account, credentials)
+        extra_routes = [waba_key(credentials["wabaId"])] if credentials.get("wabaId") else []
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            await uow.accounts.add(account, extra_routes)
+            await uow.commit()
+        await self.inbound.replay_unrouted(provider, external_id)  # events that came before the account
+        if credentials.get("wabaId"):
+            await self.inbound.replay_unrouted(provider, waba_key(credentials["wabaId"]))
+        return account
+
+    async def list(self, actor: Actor) -> list[CommunicationAccount]:
+        actor.require(Permission.ACCOUNTS_READ)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            return await uow.accounts.list()
+
+    async def get(self, actor: Actor, id: str) -> CommunicationAccount:
+        actor.require(Permission.ACCOUNTS_READ)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            return await _account(uow, id)
+
+    async def remove(self, actor: Actor, id: str) -> None:
+        actor.require(Permission.ACCOUNTS_MANAGE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            account = await _account(uow, id)
+            await uow.accounts.remove(account.id)
+            await uow.commit()
+
+    async def verify(self, actor: Actor, id: str) -> CommunicationAccount:
+        """Checks the stored credentials again; the account's status says what the provider answered."""
+        actor.require(Permission.ACCOUNTS_MANAGE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            account = await _account(uow, id)
+        try:
+            account.status = await self._check(account.provider, account.external_id, self.credentials(account))
+        except InvalidInput:
+            account.status = AccountStatus.ERROR
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            await uow.accounts.update(account)
+            await uow.commit()
+        return account
+
+    async def rotate_credentials(self, actor: Actor, id: str, credentials: dict[str, Any]) -> CommunicationAccount:
+        actor.require(Permission.ACCOUNTS_MANAGE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            account = await _account(uow, id)
+        fresh = _credentials(account.provider, credentials)
+        account.status = await self._check(account.provider, account.external_id, fresh)
+        account.credentials_sealed = self._seal(account, fresh)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            await uow.accounts.update(account)
+            await uow.commit()
+        return account
+
+    async def credentials_for(self, provider: Provider, external_id: str) -> dict[str, Any] | None:
+        """The credentials of the connected account a webhook names, to check its signature; None if unknown."""
+        async with self.uows.for_accounts() as system:
+            route = await system.routes.find(provider, external_id)
+        if route is None:
+            return None
+        async with self.uows.for_team(route.team_id) as uow:
+            account = await uow.accounts.get(route.account_id)
+        return self.credentials(account) if account is not None else None
+
+    def credentials(self, account: CommunicationAccount) -> dict[str, Any]:
+        if not account.credentials_sealed:
+            return {}
+        opened = self.box.open(account.credentials_sealed, associated_data=account.credentials_aad())
+        return dict(json.loads(opened))
+
+    def access(self, account: CommunicationAccount) -> AccountAccess:
+        return AccountAccess(account.provider, account.external_id, self.credentials(account))
+
+    def _seal(self, account: CommunicationAccount, credentials: dict[str, Any]) -> str:
+        return self.box.seal(json.dumps(credentials).encode(), associated_data=account.credentials_aad())
+
+    async def _check(self, provider: Provider, external_id: str, credentials: dict[str, Any]) -> AccountStatus:
+        try:
+            await self.providers.gateway(provider).verify(AccountAccess(provider, external_id, credentials))
+        except CredentialsRejected as exc:
+            raise InvalidInput.single("credentials", f"the provider refused them: {exc}") from None
+        return AccountStatus.ACTIVE
+
+
+def _provider(name: str) -> Provider:
+    try:
+        provider = Provider(name)
+    except ValueError:
+        raise InvalidInput.single("provider", "must be one of " + ", ".join(p.value for p in Provider)) from None
+    if provider not in REQUIRED:
+        raise InvalidInput.single("provider", f"{name} accounts cannot be connected in this version")
+    return provider
+
+
+def _credentials(provider: Provider, given: dict[str, Any]) -> dict[str, Any]:
+    allowed = REQUIRED[provider] + OPTIONAL[provider]
+    errors = [FieldError(f"credentials.{k}", "is required") for k in REQUIRED[provider] if not given.get(k)]
+    errors += [FieldError(f"credentials.{k}", "is not a known field") for k in given if k not in allowed]
+    errors += [FieldError(f"credentials.{k}", "must be a non-empty string") for k, v in given.items()
+               if k in allowed and v is not None and (not isinstance(v, str) or not v.strip())]
+    if errors:
+        raise InvalidInput(errors)
+    return {k: v for k, v in given.items() if v}
+
+
+async def _account(uow, id: str) -> CommunicationAccount:  # type: ignore[no-untyped-def]
+    account = await uow.accounts.get(id)
+    if account is None:
+        raise NotFound("account", id)
+    return account

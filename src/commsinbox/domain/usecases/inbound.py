@@ -1,0 +1,70 @@
+"""Raw webhook events → ingestion. Events are stored before the provider is answered; this turns them into
+messages, now or on a later retry, and replays those that arrived before their account was connected."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import attrs
+
+from ...ports.clock import Clock
+from ...ports.messaging import RawEvent
+from ...ports.providers import WebhookParsers
+from ...ports.unit_of_work import UnitOfWorkFactory
+from ..model.channels import Provider
+from .ingest import IngestResult, IngestService, route_key
+
+log = logging.getLogger("commsinbox.inbound")
+MAX_ATTEMPTS = 10
+SETTLE = dt.timedelta(seconds=30)  # a retry leaves a just-stored event to the request that stored it
+
+
+@attrs.define
+class InboundProcessor:
+    uows: UnitOfWorkFactory
+    ingest: IngestService
+    parsers: WebhookParsers
+    clock: Clock
+
+    async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes) -> int | None:
+        """Durably keeps a verified webhook body; None if this very event was stored before."""
+        async with self.uows.for_accounts() as uow:
+            event_id = await uow.inbound.store(provider, event_key, content_type, body, self.clock.now())
+            await uow.commit()
+        return event_id
+
+    async def process(self, ids: list[int] | None = None) -> IngestResult:
+        """Processes the given stored events (or the pending and failed ones); a failure is recorded on the
+        event for a later retry, never lost."""
+        new: list = []  # type: ignore[type-arg]
+        before = None if ids is not None else self.clock.now() - SETTLE
+        async with self.uows.for_accounts() as uow:
+            claimed = await uow.inbound.claim(ids, received_before=before, max_attempts=MAX_ATTEMPTS)
+            await uow.commit()
+        for event in claimed:
+            state, error, unrouted = "done", None, ()
+            try:
+                result = await self._one(event)
+                new += result.new_messages
+                unrouted = result.unrouted
+                state = "unrouted" if unrouted else "done"
+            except Exception as exc:  # noqa: BLE001 — anything that goes wrong is kept on the event for a retry
+                state, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+                log.warning("inbound event %s failed", event.id, extra={"error": error, "attempt": event.attempts})
+            async with self.uows.for_accounts() as uow:
+                await uow.inbound.finish(event.id, state, error, list(unrouted))
+                await uow.commit()
+        return IngestResult(tuple(new))
+
+    async def replay_unrouted(self, provider: Provider, account_key: str) -> IngestResult:
+        async with self.uows.for_accounts() as uow:
+            ids = await uow.inbound.unrouted(provider, account_key)
+        return await self.process(ids) if ids else IngestResult()
+
+    async def _one(self, event: RawEvent) -> IngestResult:
+        events = self.parsers.parser(event.provider).parse(event.body, event.content_type, event.received_at)
+        result = await self.ingest.ingest(events)
+        if result.unrouted:
+            log.info("inbound event %s names accounts not connected yet", event.id,
+                     extra={"accounts": list(result.unrouted), "kinds": sorted({route_key(e)[0] for e in events})})
+        return result
