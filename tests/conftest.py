@@ -1,6 +1,7 @@
 """Shared fixtures: services on memory or PostgreSQL, an API client, and seeded teams."""
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,8 +31,11 @@ def pg_owner_url() -> str:
     return postgres.owner_url()
 
 
+TEST_KEYRING = "test-1:" + base64.b64encode(b"k" * 32).decode()  # one keyring for the whole shared test database
+
+
 def settings_for(tmp_path: Path, owner_url: str | None = None, **extra: str) -> Settings:
-    env = {"COMMSINBOX_DATA_DIR": str(tmp_path), **extra}
+    env = {"COMMSINBOX_DATA_DIR": str(tmp_path), "CREDENTIALS_ENCRYPTION_KEYS": TEST_KEYRING, **extra}
     if owner_url:
         env["DATABASE_URL"] = owner_url
     return Settings.from_env(env)

@@ -47,6 +47,24 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> dict[str, Any]:
+        async with postgres_services(settings) as services:
+            return {"status": "ok", "rotated": await services.keys.rotate(),
+                    "currentKey": services.keys.box.current_key_id}
+
+    _print(asyncio.run(run()))
+    return 0
+
+
+def _simulator(settings: Settings, args: argparse.Namespace) -> int:
+    from ..adapters.providers.simulator import run_simulator
+
+    _print({"status": "starting", "url": f"http://{args.host}:{args.port}", "target": args.target})
+    run_simulator(args.port, args.target, host=args.host)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="commsinbox", description="One inbox for WhatsApp and Instagram.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -62,6 +80,15 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--team", help="id of a team to join, or the name of a new team to create")
     user.add_argument("--role", default="owner", choices=[r.value for r in Role if r is not Role.CUSTOM])
     user.set_defaults(run=_create_user)
+    keys = commands.add_parser("keys", help="the credentials keyring")
+    keys.add_argument("action", choices=["rotate"], help="re-seal stored credentials under the newest key")
+    keys.set_defaults(run=_keys)
+    simulator = commands.add_parser("simulator", help="the provider simulator (Twilio, Meta Graph, Instagram)")
+    simulator.add_argument("--host", default="127.0.0.1")
+    simulator.add_argument("--port", type=int, default=8090)
+    simulator.add_argument("--target", default="http://127.0.0.1:8080",
+                           help="base URL of the commsinbox server that receives the webhooks")
+    simulator.set_defaults(run=_simulator)
     return root
 
 

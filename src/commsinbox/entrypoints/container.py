@@ -37,6 +37,7 @@ from ..domain.usecases.clients import ClientService
 from ..domain.usecases.connections import ConnectionService
 from ..domain.usecases.inbound import InboundProcessor
 from ..domain.usecases.ingest import IngestService
+from ..domain.usecases.keys import KeyService
 from ..domain.usecases.media import MediaService
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
@@ -67,6 +68,7 @@ class Services:
     inbound: InboundProcessor
     connections: ConnectionService
     media: MediaService
+    keys: KeyService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -91,7 +93,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(PasswordHasher, instance=hasher or ScryptPasswordHasher())
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
-                    InboundProcessor, ConnectionService, MediaService, Services):
+                    InboundProcessor, ConnectionService, MediaService, KeyService, Services):
         container.register(service)
     return container
 
@@ -163,9 +165,11 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
         gateways = providers or http_gateways(session, twilio_base_url=settings.twilio_api_base_url,
                                               graph_base_url=settings.meta_graph_base_url,
                                               graph_version=settings.meta_graph_version)
-        yield build_container(
+        services = build_container(
             uows=PostgresUnitOfWorkFactory(engine), storage=storage,
             throttle=PostgresLoginThrottle(engine, clock, window), probe=PostgresProbe(engine),
             box=keyring(settings), providers=gateways, clock=clock, hasher=hasher, external=external,
             login_limit=limit,
         ).resolve(Services)
+        await services.keys.check()
+        yield services

@@ -9,6 +9,7 @@ from .messaging import (
     AccountRepository,
     ContactRepository,
     InboundEventStore,
+    KeyringCanaries,
     MessageRepository,
     Outbox,
     RouteRepository,
@@ -66,6 +67,7 @@ class AccountUnitOfWork(UnitOfWork, Protocol):
     tokens: TokenRepository
     routes: RouteRepository
     inbound: InboundEventStore
+    canaries: KeyringCanaries
 
 
 class UnitOfWorkFactory(Protocol):

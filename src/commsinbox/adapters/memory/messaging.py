@@ -201,6 +201,9 @@ class MemoryRouteRepository:
     async def find(self, provider: Provider, external_id: str) -> Route | None:
         return self.tx.rows("account_routes").get((provider.value, external_id))
 
+    async def accounts(self) -> list[Route]:
+        return list(dict.fromkeys(self.tx.rows("account_routes").values()))
+
     async def add(self, provider: Provider, external_id: str, route: Route) -> None:
         self.tx.put("account_routes", (provider.value, external_id), route)
 
@@ -250,3 +253,20 @@ class MemoryInboundEventStore:
     async def unrouted(self, provider: Provider, account_key: str) -> list[int]:
         return sorted(r.event.id for r in self.tx.rows("inbound_events").values()
                       if r.state == "unrouted" and r.event.provider is provider and account_key in r.account_keys)
+
+
+@attrs.define
+class _Canary:
+    sealed: str
+
+
+@attrs.define
+class MemoryKeyringCanaries:
+    tx: Transaction
+
+    async def all(self) -> dict[str, str]:
+        return {key[0]: row.sealed for key, row in self.tx.rows("keyring_canaries").items()}
+
+    async def add(self, key_id: str, sealed: str, at: dt.datetime) -> None:
+        if (key_id,) not in self.tx.rows("keyring_canaries"):
+            self.tx.put("keyring_canaries", (key_id,), _Canary(sealed))

@@ -20,6 +20,7 @@ from .messaging import (
     MemoryAccountRepository,
     MemoryContactRepository,
     MemoryInboundEventStore,
+    MemoryKeyringCanaries,
     MemoryMessageRepository,
     MemoryOutbox,
     MemoryRouteRepository,
@@ -85,6 +86,7 @@ class MemoryAccountUnitOfWork(_MemoryUnitOfWork):
         self.tokens = MemoryTokenRepository(tx)
         self.routes = MemoryRouteRepository(tx)
         self.inbound = MemoryInboundEventStore(tx)
+        self.canaries = MemoryKeyringCanaries(tx)
 
 
 @attrs.define

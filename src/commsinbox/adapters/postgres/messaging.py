@@ -25,6 +25,7 @@ from .schema import (
     contact_identities,
     contacts,
     inbound_events,
+    keyring_canaries,
     message_attachments,
     message_status_events,
     outbox,
@@ -218,6 +219,11 @@ class PostgresRouteRepository:
             account_routes.c.provider == provider.value, account_routes.c.external_id == external_id))).first()
         return Route(row.team_id, row.account_id) if row else None
 
+    async def accounts(self) -> list[Route]:
+        rows = await self.conn.execute(sa.select(account_routes.c.team_id, account_routes.c.account_id).distinct()
+                                       .order_by(account_routes.c.team_id, account_routes.c.account_id))
+        return [Route(r.team_id, r.account_id) for r in rows]
+
     async def add(self, provider: Provider, external_id: str, route: Route) -> None:
         await _write(self.conn, account_routes.insert().values(provider=provider.value, external_id=external_id,
                      team_id=route.team_id, account_id=route.account_id), "route")
@@ -263,3 +269,15 @@ class PostgresInboundEventStore:
             c.state == "unrouted", c.provider == provider.value, sa.literal(account_key) == sa.any_(c.account_keys)
         ).order_by(c.id))
         return [r.id for r in rows]
+
+
+@attrs.define
+class PostgresKeyringCanaries:
+    conn: AsyncConnection
+
+    async def all(self) -> dict[str, str]:
+        return {r.key_id: r.sealed for r in await self.conn.execute(sa.select(keyring_canaries))}
+
+    async def add(self, key_id: str, sealed: str, at: dt.datetime) -> None:
+        await self.conn.execute(insert(keyring_canaries).values(key_id=key_id, sealed=sealed, created_at=at)
+                                .on_conflict_do_nothing())

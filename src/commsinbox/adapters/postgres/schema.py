@@ -296,10 +296,19 @@ inbound_events = sa.Table(
     sa.Index("ix_inbound_events_open", "state", "id", postgresql_where=sa.text("state <> 'done'")),
 )
 
+# One value sealed under each key ever used: start-up opens them all, so a missing or wrong key is a clear
+# error instead of garbage at the first decrypt.
+keyring_canaries = sa.Table(
+    "keyring_canaries", metadata,
+    sa.Column("key_id", sa.Text, primary_key=True),
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
 # Row-level security: every table here has ENABLE + FORCE RLS and a team policy (see the migration).
 TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders", "invoices", "transactions",
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
                "outbox")
-SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events")
+SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

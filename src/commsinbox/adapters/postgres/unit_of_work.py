@@ -16,6 +16,7 @@ from .messaging import (
     PostgresAccountRepository,
     PostgresContactRepository,
     PostgresInboundEventStore,
+    PostgresKeyringCanaries,
     PostgresMessageRepository,
     PostgresOutbox,
     PostgresRouteRepository,
@@ -102,6 +103,7 @@ class PostgresAccountUnitOfWork(_PostgresUnitOfWork):
         self.tokens = PostgresTokenRepository(conn)
         self.routes = PostgresRouteRepository(conn)
         self.inbound = PostgresInboundEventStore(conn)
+        self.canaries = PostgresKeyringCanaries(conn)
 
 
 @attrs.define

@@ -19,7 +19,7 @@ from commsinbox.adapters.postgres import rls
 APP_ROLE = "commsinbox_app"
 TEAM_TABLES = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
                "communication_messages", "message_attachments", "message_status_events", "outbox")
-SYSTEM_TABLES = ("account_routes", "inbound_events")
+SYSTEM_TABLES = ("account_routes", "inbound_events", "keyring_canaries")
 
 revision = '0002'
 down_revision = '0001'
@@ -28,6 +28,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('keyring_canaries',
+    sa.Column('key_id', sa.Text(), nullable=False),
+    sa.Column('sealed', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key_id', name=op.f('pk_keyring_canaries'))
+    )
     op.create_table('inbound_events',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('provider', sa.Text(), nullable=False),
@@ -189,6 +195,7 @@ def downgrade() -> None:
     for table in TEAM_TABLES:
         for statement in rls.drop_tenant_table_ddl(table):
             op.execute(statement)
+    op.drop_table('keyring_canaries')
     op.drop_table('message_attachments')
     op.drop_index('ix_messages_thread_sent', table_name='communication_messages')
     op.drop_table('communication_messages')
