@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import attrs
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from commsinbox.adapters.crypto.passwords import ScryptPasswordHasher
 from commsinbox.domain.model.ids import TeamId, UserId
@@ -39,6 +42,19 @@ def settings_for(tmp_path: Path, owner_url: str | None = None, **extra: str) -> 
     if owner_url:
         env["DATABASE_URL"] = owner_url
     return Settings.from_env(env)
+
+
+@pytest.fixture
+def fresh_database(pg_owner_url: str) -> Iterator[str]:
+    """An empty database of its own on the test server (for tests that change what is shared)."""
+    name = f"fresh_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg_owner_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    yield make_url(pg_owner_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -45,6 +45,16 @@ class ContactRepository(Protocol):
 
     async def get(self, id: str) -> Contact | None: ...
 
+    async def find_many(self, identities: list[Identity]) -> dict[Identity, Contact]:
+        """For each identity that belongs to a contact, that contact (one query for a whole batch)."""
+        ...
+
+    async def add_many(self, contacts: list[tuple[Contact, list[Identity]]]) -> None: ...
+
+    async def add_identities_many(self, pairs: list[tuple[ContactId, Identity]]) -> None:
+        """Adds the identities not yet known (idempotent)."""
+        ...
+
 
 class ThreadRepository(Protocol):
     async def latest(self, account_id: AccountId, contact_id: ContactId) -> Thread | None:
@@ -57,6 +67,14 @@ class ThreadRepository(Protocol):
 
     async def update(self, thread: Thread) -> None: ...
 
+    async def latest_many(self, account_id: AccountId, contact_ids: list[ContactId]) -> dict[ContactId, Thread]: ...
+
+    async def add_many(self, threads: list[Thread]) -> None: ...
+
+    async def update_many(self, threads: list[Thread]) -> None:
+        """Saves status, last message and last inbound times."""
+        ...
+
 
 class MessageRepository(Protocol):
     async def add(self, message: Message) -> bool:
@@ -64,6 +82,14 @@ class MessageRepository(Protocol):
         ...
 
     async def by_provider_id(self, account_id: AccountId, provider_message_id: str) -> Message | None: ...
+
+    async def existing(self, account_id: AccountId, provider_message_ids: list[str]) -> set[str]:
+        """Which of these provider ids are stored already."""
+        ...
+
+    async def add_many(self, messages: list[Message]) -> set[str]:
+        """Inserts those not stored yet; returns the provider ids actually inserted (duplicates are no-ops)."""
+        ...
 
     async def get(self, id: str) -> Message | None: ...
 
@@ -88,6 +114,8 @@ class MessageRepository(Protocol):
 
 class Outbox(Protocol):
     async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None: ...
+
+    async def add_many(self, events: list[tuple[str, dict[str, Any], dt.datetime]]) -> None: ...
 
     async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]: ...
 
@@ -144,3 +172,7 @@ class KeyringCanaries(Protocol):
         ...
 
     async def add(self, key_id: str, sealed: str, at: dt.datetime) -> None: ...
+
+    async def retire_all_but(self, key_id: str) -> None:
+        """After a rotation nothing is sealed under older keys: they may leave the keyring."""
+        ...

@@ -5,8 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -16,18 +14,6 @@ from sqlalchemy.engine import make_url
 from commsinbox.adapters.postgres import migrate, schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-
-
-@pytest.fixture
-def fresh_database(pg_owner_url: str) -> Iterator[str]:
-    name = f"fresh_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_owner_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    yield make_url(pg_owner_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def tables(url: str) -> set[str]:

@@ -86,6 +86,25 @@ class MemoryContactRepository(_Scoped):
         row = self.tx.rows("contacts").get((id,))
         return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
 
+    async def find_many(self, identities: list[Identity]) -> dict[Identity, Contact]:
+        found = {}
+        for identity in identities:
+            row = self.tx.rows("contact_identities").get((self.team_id, identity.kind, identity.value))
+            contact = await self.get(row.contact_id) if row is not None else None
+            if contact is not None:
+                found[identity] = contact
+        return found
+
+    async def add_many(self, contacts: list[tuple[Contact, list[Identity]]]) -> None:
+        for contact, identities in contacts:
+            if any((self.team_id, i.kind, i.value) in self.tx.rows("contact_identities") for i in identities):
+                raise Conflict("a contact with one of these identities already exists")
+            await self.add(contact, identities)
+
+    async def add_identities_many(self, pairs: list[tuple[str, Identity]]) -> None:
+        for contact_id, identity in pairs:
+            await self.add_identities(contact_id, [identity])
+
 
 @attrs.define
 class _IdentityRow:
@@ -114,6 +133,18 @@ class MemoryThreadRepository(_Scoped):
         self._check(thread, "communication_threads")
         self.tx.put("communication_threads", (thread.id,), thread)
 
+    async def latest_many(self, account_id: str, contact_ids: list[str]) -> dict[str, Thread]:
+        found = {c: await self.latest(account_id, c) for c in dict.fromkeys(contact_ids)}
+        return {c: t for c, t in found.items() if t is not None}
+
+    async def add_many(self, threads: list[Thread]) -> None:
+        for thread in threads:
+            await self.add(thread)
+
+    async def update_many(self, threads: list[Thread]) -> None:
+        for thread in threads:
+            await self.update(thread)
+
 
 class MemoryMessageRepository(_Scoped):
     async def add(self, message: Message) -> bool:
@@ -127,6 +158,14 @@ class MemoryMessageRepository(_Scoped):
                              ) -> Message | None:
         return next(self.tx.find("communication_messages", lambda m: (any_team or m.team_id == self.team_id) and
                                  m.account_id == account_id and m.provider_message_id == provider_message_id), None)
+
+    async def existing(self, account_id: str, provider_message_ids: list[str]) -> set[str]:
+        wanted = set(provider_message_ids)
+        return {m.provider_message_id for m in self.tx.rows("communication_messages").values()
+                if m.account_id == account_id and m.provider_message_id in wanted}
+
+    async def add_many(self, messages: list[Message]) -> set[str]:
+        return {m.provider_message_id for m in messages if await self.add(m)}
 
     async def get(self, id: str) -> Message | None:
         row = self.tx.rows("communication_messages").get((id,))
@@ -181,8 +220,13 @@ class MemoryOutbox(_Scoped):
     async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None:
         self.tx.put("outbox", (next(_ids),), _OutboxRow(self.team_id, kind, payload, at))
 
+    async def add_many(self, events: list[tuple[str, dict[str, Any], dt.datetime]]) -> None:
+        for kind, payload, at in events:
+            await self.add(kind, payload, at)
+
     async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
-        rows = sorted((k[0], r) for k, r in self.tx.rows("outbox").items() if r.team_id == self.team_id)
+        rows = sorted(((k[0], r) for k, r in self.tx.rows("outbox").items() if r.team_id == self.team_id),
+                      key=lambda pair: pair[0])
         return [(id, row.kind, row.payload) for id, row in rows[:limit]]
 
 
@@ -270,3 +314,7 @@ class MemoryKeyringCanaries:
     async def add(self, key_id: str, sealed: str, at: dt.datetime) -> None:
         if (key_id,) not in self.tx.rows("keyring_canaries"):
             self.tx.put("keyring_canaries", (key_id,), _Canary(sealed))
+
+    async def retire_all_but(self, key_id: str) -> None:
+        for key in [k for k in self.tx.rows("keyring_canaries") if k != (key_id,)]:
+            self.tx.pop("keyring_canaries", key)

@@ -65,6 +65,13 @@ class MemoryRecordRepository:
     async def delete(self, id: str) -> bool:
         return await self.get(id) is not None and self.tx.pop(self.table, (id,))
 
+    async def find_by_phones(self, phones: list[str]) -> dict[str, list[Any]]:
+        wanted = set(phones)
+        found: dict[str, list[Any]] = {}
+        for row in self.tx.find(self.table, lambda r: self._mine(r) and r.phone in wanted):
+            found.setdefault(row.phone, []).append(row)
+        return found
+
     async def find_by_contact(self, *, phone: str | None = None, email: str | None = None) -> list[Any]:
         return list(self.tx.find(self.table, lambda r: self._mine(r) and (
             (phone is not None and r.phone == phone) or (email is not None and r.email == email))))

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...domain.model.accounts import CommunicationAccount
@@ -105,6 +105,31 @@ class PostgresContactRepository(_Scoped):
             contacts.c.team_id == self.team_id, contacts.c.id == id))).first()
         return m.row_to_contact(row) if row else None
 
+    async def find_many(self, identities: list[Identity]) -> dict[Identity, Contact]:
+        if not identities:
+            return {}
+        i = contact_identities.c
+        query = (sa.select(i.kind, i.value, contacts).join(contacts, sa.and_(
+            contacts.c.team_id == i.team_id, contacts.c.id == i.contact_id))
+            .where(i.team_id == self.team_id, sa.tuple_(i.kind, i.value).in_(
+                [(x.kind.value, x.value) for x in dict.fromkeys(identities)])))
+        by_key = {(r.kind, r.value): m.row_to_contact(r) for r in await self.conn.execute(query)}
+        return {x: by_key[(x.kind.value, x.value)] for x in identities if (x.kind.value, x.value) in by_key}
+
+    async def add_many(self, contacts_: list[tuple[Contact, list[Identity]]]) -> None:
+        if not contacts_:
+            return
+        await _write(self.conn, contacts.insert().values([m.contact_values(c) for c, _ in contacts_]), "contact")
+        await _write(self.conn, contact_identities.insert().values([
+            {"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": c.id}
+            for c, identities in contacts_ for i in identities]), "contact identity")
+
+    async def add_identities_many(self, pairs: list[tuple[str, Identity]]) -> None:
+        if pairs:
+            await self.conn.execute(insert(contact_identities).values([
+                {"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": contact_id}
+                for contact_id, i in pairs]).on_conflict_do_nothing())
+
 
 class PostgresThreadRepository(_Scoped):
     async def latest(self, account_id: str, contact_id: str) -> Thread | None:
@@ -123,10 +148,33 @@ class PostgresThreadRepository(_Scoped):
         return m.row_to_thread(row) if row else None
 
     async def update(self, thread: Thread) -> None:
+        await self.update_many([thread])
+
+    async def latest_many(self, account_id: str, contact_ids: list[str]) -> dict[str, Thread]:
+        if not contact_ids:
+            return {}
         t = communication_threads
-        await _write(self.conn, t.update().where(t.c.team_id == self.team_id, t.c.id == thread.id).values(
-            status=thread.status.value, last_message_at=thread.last_message_at,
-            last_inbound_at=thread.last_inbound_at), "active thread")
+        query = (sa.select(t).ext(distinct_on(t.c.contact_id)).where(
+            t.c.team_id == self.team_id, t.c.account_id == account_id, t.c.contact_id.in_(set(contact_ids)))
+            .order_by(t.c.contact_id, t.c.created_at.desc(), t.c.id.desc()))
+        return {r.contact_id: m.row_to_thread(r) for r in await self.conn.execute(query)}
+
+    async def add_many(self, threads: list[Thread]) -> None:
+        if threads:
+            await _write(self.conn, communication_threads.insert().values([m.thread_values(x) for x in threads]),
+                         "active thread")
+
+    async def update_many(self, threads: list[Thread]) -> None:
+        if not threads:
+            return
+        t = communication_threads
+        changes = sa.values(sa.column("id", t.c.id.type), sa.column("status", sa.Text),
+                            sa.column("last_message_at", t.c.last_message_at.type),
+                            sa.column("last_inbound_at", t.c.last_inbound_at.type), name="changes").data(
+            [(x.id, x.status.value, x.last_message_at, x.last_inbound_at) for x in threads])
+        await _write(self.conn, t.update().where(t.c.team_id == self.team_id, t.c.id == changes.c.id).values(
+            status=changes.c.status, last_message_at=changes.c.last_message_at,
+            last_inbound_at=sa.cast(changes.c.last_inbound_at, t.c.last_inbound_at.type)), "active thread")
 
 
 class PostgresMessageRepository(_Scoped):
@@ -134,6 +182,21 @@ class PostgresMessageRepository(_Scoped):
         statement = insert(communication_messages).values(m.message_values(message)).on_conflict_do_nothing(
             index_elements=["account_id", "provider_message_id"]).returning(communication_messages.c.id)
         return (await self.conn.execute(statement)).first() is not None
+
+    async def existing(self, account_id: str, provider_message_ids: list[str]) -> set[str]:
+        if not provider_message_ids:
+            return set()
+        c = communication_messages.c
+        rows = await self.conn.execute(sa.select(c.provider_message_id).where(
+            c.account_id == account_id, c.provider_message_id.in_(set(provider_message_ids))))
+        return {r.provider_message_id for r in rows}
+
+    async def add_many(self, messages: list[Message]) -> set[str]:
+        if not messages:
+            return set()
+        statement = insert(communication_messages).values([m.message_values(x) for x in messages]).on_conflict_do_nothing(
+            index_elements=["account_id", "provider_message_id"]).returning(communication_messages.c.provider_message_id)
+        return {r.provider_message_id for r in await self.conn.execute(statement)}
 
     async def by_provider_id(self, account_id: str, provider_message_id: str) -> Message | None:
         c = communication_messages.c
@@ -203,6 +266,12 @@ class PostgresOutbox(_Scoped):
     async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None:
         await self.conn.execute(outbox.insert().values(team_id=self.team_id, kind=kind, payload=payload,
                                                        occurred_at=at))
+
+    async def add_many(self, events: list[tuple[str, dict[str, Any], dt.datetime]]) -> None:
+        if events:
+            await self.conn.execute(outbox.insert().values([
+                {"team_id": self.team_id, "kind": kind, "payload": payload, "occurred_at": at}
+                for kind, payload, at in events]))
 
     async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
         rows = await self.conn.execute(sa.select(outbox.c.id, outbox.c.kind, outbox.c.payload).where(
@@ -281,3 +350,6 @@ class PostgresKeyringCanaries:
     async def add(self, key_id: str, sealed: str, at: dt.datetime) -> None:
         await self.conn.execute(insert(keyring_canaries).values(key_id=key_id, sealed=sealed, created_at=at)
                                 .on_conflict_do_nothing())
+
+    async def retire_all_but(self, key_id: str) -> None:
+        await self.conn.execute(keyring_canaries.delete().where(keyring_canaries.c.key_id != key_id))

@@ -73,6 +73,14 @@ class PostgresRecordRepository:
             self.table.c.team_id == self.team_id, self.table.c.id == id))
         return result.rowcount > 0
 
+    async def find_by_phones(self, phones: list[str]) -> dict[str, list[Any]]:
+        if not phones:
+            return {}
+        found: dict[str, list[Any]] = {}
+        for row in await self.conn.execute(self._mine().where(self.table.c.phone.in_(set(phones)))):
+            found.setdefault(row.phone, []).append(self.from_row(row))
+        return found
+
     async def find_by_contact(self, *, phone: str | None = None, email: str | None = None) -> list[Any]:
         conditions = [c for c in (
             self.table.c.phone == phone if phone is not None else None,

@@ -12,6 +12,7 @@ from ...ports.messaging import RawEvent
 from ...ports.providers import WebhookParsers
 from ...ports.unit_of_work import UnitOfWorkFactory
 from ..model.channels import Provider
+from ..model.ids import MessageId
 from .ingest import IngestResult, IngestService, route_key
 
 log = logging.getLogger("commsinbox.inbound")
@@ -36,7 +37,8 @@ class InboundProcessor:
     async def process(self, ids: list[int] | None = None) -> IngestResult:
         """Processes the given stored events (or the pending and failed ones); a failure is recorded on the
         event for a later retry, never lost."""
-        new: list = []  # type: ignore[type-arg]
+        new: list[tuple[str, MessageId]] = []
+        with_media: list[tuple[str, MessageId]] = []
         before = None if ids is not None else self.clock.now() - SETTLE
         async with self.uows.for_accounts() as uow:
             claimed = await uow.inbound.claim(ids, received_before=before, max_attempts=MAX_ATTEMPTS)
@@ -46,6 +48,7 @@ class InboundProcessor:
             try:
                 result = await self._one(event)
                 new += result.new_messages
+                with_media += result.with_media
                 unrouted = result.unrouted
                 state = "unrouted" if unrouted else "done"
             except Exception as exc:  # noqa: BLE001 — anything that goes wrong is kept on the event for a retry
@@ -54,7 +57,7 @@ class InboundProcessor:
             async with self.uows.for_accounts() as uow:
                 await uow.inbound.finish(event.id, state, error, list(unrouted))
                 await uow.commit()
-        return IngestResult(tuple(new))
+        return IngestResult(tuple(new), tuple(with_media))
 
     async def replay_unrouted(self, provider: Provider, account_key: str) -> IngestResult:
         async with self.uows.for_accounts() as uow:

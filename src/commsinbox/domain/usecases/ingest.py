@@ -5,6 +5,7 @@ status; replaying a webhook changes nothing. Events for an account that is not c
 unrouted, so the raw event can be kept and replayed when the account connects."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Sequence
 
@@ -29,6 +30,7 @@ ATTEMPTS = 3  # a concurrent webhook may create the same contact or thread first
 @attrs.frozen
 class IngestResult:
     new_messages: tuple[tuple[str, MessageId], ...] = ()  # (team id, message id) of messages first seen now
+    with_media: tuple[tuple[str, MessageId], ...] = ()  # those of them that carry media to download
     unrouted: tuple[str, ...] = ()  # account keys no connected account answers to
 
 
@@ -54,29 +56,34 @@ class IngestService:
         async with self.uows.for_accounts() as system:
             routes = {key: await system.routes.find(*key) for key in keys}
         new: list[tuple[str, MessageId]] = []
-        by_route = itertools.groupby(sorted(
-            (e for e in batch if routes[route_key(e)]), key=lambda e: route_key(e)), key=route_key)
-        for key, group in by_route:
+        with_media: list[tuple[str, MessageId]] = []
+        for key, group in itertools.groupby(sorted((e for e in batch if routes[route_key(e)]), key=route_key),
+                                            key=route_key):
             route = routes[key]
             assert route is not None
-            new += [(route.team_id, m) for m in await self._ingest_for(route, list(group))]
-        return IngestResult(tuple(new), tuple(k for (_, k), r in routes.items() if r is None))
+            created, media = await self._ingest_for(route, list(group))
+            new += [(route.team_id, m) for m in created]
+            with_media += [(route.team_id, m) for m in media]
+        return IngestResult(tuple(new), tuple(with_media), tuple(k for (_, k), r in routes.items() if r is None))
 
-    async def _ingest_for(self, route: Route, batch: list[InboundEvent]) -> list[MessageId]:
+    async def _ingest_for(self, route: Route, batch: list[InboundEvent]
+                          ) -> tuple[list[MessageId], list[MessageId]]:
         for attempt in range(ATTEMPTS):
             try:
                 async with self.uows.for_team(route.team_id) as uow:
-                    created = [m for e in batch if (m := await self._apply(uow, route.account_id, e))]
+                    created = await self._messages(uow, route.account_id,
+                                                   [e for e in batch if isinstance(e, InboundMessage)])
+                    for event in batch:
+                        if not isinstance(event, InboundMessage):
+                            await self._apply(uow, route.account_id, event)
                     await uow.commit()
                 return created
             except Conflict:
                 if attempt == ATTEMPTS - 1:
                     raise
-        return []
+        return [], []
 
-    async def _apply(self, uow: TeamUnitOfWork, account_id: AccountId, event: InboundEvent) -> MessageId | None:
-        if isinstance(event, InboundMessage):
-            return await self._message(uow, account_id, event)
+    async def _apply(self, uow: TeamUnitOfWork, account_id: AccountId, event: InboundEvent) -> None:
         if isinstance(event, StatusUpdate):
             await self._status(uow, account_id, event)
         elif isinstance(event, MessageDeleted):
@@ -89,66 +96,105 @@ class IngestService:
             await uow.outbox.add(events.TEMPLATE_STATUS_CHANGED, {
                 "accountId": account_id, "templateId": event.template_id, "name": event.name,
                 "language": event.language, "status": event.status, "reason": event.reason}, event.at)
-        return None
 
-    async def _message(self, uow: TeamUnitOfWork, account_id: AccountId, event: InboundMessage) -> MessageId | None:
-        if await uow.messages.by_provider_id(account_id, event.provider_message_id):
-            return None  # a provider retry: nothing to do
+    async def _messages(self, uow: TeamUnitOfWork, account_id: AccountId, batch: list[InboundMessage]
+                        ) -> tuple[list[MessageId], list[MessageId]]:
+        """A whole batch of messages in a handful of statements: known ids skipped, contacts and threads
+        resolved or created once each, messages inserted together (a concurrent duplicate is a no-op)."""
+        known = await uow.messages.existing(account_id, [m.provider_message_id for m in batch])
+        fresh = list({m.provider_message_id: m for m in batch if m.provider_message_id not in known}.values())
+        if not fresh:
+            return [], []
         now = self.clock.now()
-        contact = await self._contact(uow, event)
-        thread, opened = await self._thread(uow, account_id, contact, event)
-        message = Message(MessageId(self.ids.new_id()), uow.team_id, thread.id, account_id,
-                          event.provider_message_id, event.direction, event.type, event.sent_at,
-                          DeliveryStatus.DELIVERED if event.direction is Direction.IN else DeliveryStatus.SENT,
-                          now, event.text, dict(event.meta))
-        if not await uow.messages.add(message):
-            return None
-        reports = await uow.messages.statuses(account_id, event.provider_message_id)
-        if reports:  # statuses that arrived before their message
-            _set_delivery(message, apply(_state(message), reports))
-            await uow.messages.update_delivery(message)
+        contacts = await self._contacts(uow, fresh, now)
+        threads, opened = await self._threads(uow, account_id, fresh, contacts, now)
+        messages = [Message(MessageId(self.ids.new_id()), uow.team_id, threads[m.provider_message_id].id, account_id,
+                            m.provider_message_id, m.direction, m.type, m.sent_at,
+                            DeliveryStatus.DELIVERED if m.direction is Direction.IN else DeliveryStatus.SENT,
+                            now, m.text, dict(m.meta)) for m in fresh]
+        inserted = await uow.messages.add_many(messages)
+        stored = [(event, message) for event, message in zip(fresh, messages, strict=True)
+                  if message.provider_message_id in inserted]
+        outbox: list[tuple[str, dict[str, object], object]] = []
+        touched: dict[ThreadId, Thread] = {}
+        for event, message in stored:
+            if event.direction is Direction.OUT:  # statuses that arrived before their message
+                reports = await uow.messages.statuses(account_id, event.provider_message_id)
+                if reports:
+                    _set_delivery(message, apply(_state(message), reports))
+                    await uow.messages.update_delivery(message)
+            thread = threads[event.provider_message_id]
+            reopened = thread.record(event.direction, event.sent_at)
+            if thread.id not in opened and thread.status is ThreadStatus.RESOLVED and event.direction is Direction.IN:
+                thread.status, reopened = ThreadStatus.OPEN, True
+            touched[thread.id] = thread
+            if thread.id in opened:
+                outbox.append((events.THREAD_OPENED, {"threadId": thread.id, "contactId": thread.contact_id},
+                               event.sent_at))
+                opened.discard(thread.id)
+            elif reopened:
+                outbox.append((events.THREAD_REOPENED, {"threadId": thread.id}, event.sent_at))
+            outbox.append((events.MESSAGE_RECEIVED, {"messageId": message.id, "threadId": thread.id,
+                                                     "direction": message.direction.value,
+                                                     "type": message.type.value}, event.sent_at))
         await uow.messages.add_attachments([
             Attachment(self.ids.new_id(), uow.team_id, message.id, position, media.kind,
                        {k: v for k, v in attrs.asdict(media).items() if v is not None}, now,
                        content_type=media.content_type)
-            for position, media in enumerate(event.media)])
-        reopened = thread.record(event.direction, event.sent_at)
-        if not opened and thread.status is ThreadStatus.RESOLVED and event.direction is Direction.IN:
-            thread.status, reopened = ThreadStatus.OPEN, True
-        await uow.threads.update(thread)
-        at = event.sent_at
-        if opened:
-            await uow.outbox.add(events.THREAD_OPENED, {"threadId": thread.id, "contactId": contact.id}, at)
-        elif reopened:
-            await uow.outbox.add(events.THREAD_REOPENED, {"threadId": thread.id}, at)
-        await uow.outbox.add(events.MESSAGE_RECEIVED, {
-            "messageId": message.id, "threadId": thread.id, "direction": message.direction.value,
-            "type": message.type.value}, at)
-        return message.id
+            for event, message in stored for position, media in enumerate(event.media)])
+        await uow.threads.update_many(list(touched.values()))
+        await uow.outbox.add_many(outbox)  # type: ignore[arg-type]
+        return [message.id for _, message in stored], [message.id for event, message in stored if event.media]
 
-    async def _contact(self, uow: TeamUnitOfWork, event: InboundMessage) -> Contact:
-        identities = _identities(event)
-        contact = await uow.contacts.find(identities)
-        if contact is not None:
-            await uow.contacts.add_identities(contact.id, identities)
-            return contact
-        phone = event.contact.phone
-        clients = await uow.clients.find_by_contact(phone=phone) if phone else []
-        contact = Contact(ContactId(self.ids.new_id()), uow.team_id, self.clock.now(), event.contact.display_name,
-                          phone, clients[0].id if len(clients) == 1 else None)
-        await uow.contacts.add(contact, identities)
-        return contact
+    async def _contacts(self, uow: TeamUnitOfWork, batch: list[InboundMessage], now: dt.datetime
+                        ) -> dict[str, Contact]:
+        """The contact of each message (by provider message id), creating each new person once."""
+        identities = {m.provider_message_id: _identities(m) for m in batch}
+        known = dict(await uow.contacts.find_many([i for ids in identities.values() for i in ids]))
+        created: dict[ContactId, tuple[Contact, list[Identity]]] = {}
+        learned: list[tuple[ContactId, Identity]] = []  # new identities of contacts that already existed
+        result: dict[str, Contact] = {}
+        for message in batch:
+            mine = identities[message.provider_message_id]
+            contact = next((known[i] for i in mine if i in known), None)
+            if contact is None:
+                contact = Contact(ContactId(self.ids.new_id()), uow.team_id, now, message.contact.display_name,
+                                  message.contact.phone)
+                created[contact.id] = (contact, [])
+            for identity in (i for i in mine if i not in known):
+                known[identity] = contact
+                if contact.id in created:
+                    created[contact.id][1].append(identity)
+                else:
+                    learned.append((contact.id, identity))
+            result[message.provider_message_id] = contact
+        phones = [c.phone for c, _ in created.values() if c.phone]
+        clients = await uow.clients.find_by_phones(phones) if phones else {}
+        for contact, _ in created.values():
+            linked = clients.get(contact.phone or "", [])
+            contact.client_id = linked[0].id if len(linked) == 1 else None
+        await uow.contacts.add_many(list(created.values()))
+        await uow.contacts.add_identities_many(learned)
+        return result
 
-    async def _thread(self, uow: TeamUnitOfWork, account_id: AccountId, contact: Contact,
-                      event: InboundMessage) -> tuple[Thread, bool]:
-        thread = await uow.threads.latest(account_id, contact.id)
-        if thread is not None:
-            return thread, False
-        thread = Thread(ThreadId(self.ids.new_id()), uow.team_id, account_id, contact.id,
-                        Channel(event.provider.channel), event.contact.external_id, ThreadStatus.OPEN,
-                        event.sent_at, self.clock.now())
-        await uow.threads.add(thread)
-        return thread, True
+    async def _threads(self, uow: TeamUnitOfWork, account_id: AccountId, batch: list[InboundMessage],
+                       contacts: dict[str, Contact], now: dt.datetime) -> tuple[dict[str, Thread], set[ThreadId]]:
+        """The thread of each message (one per account + contact), and the ids of threads opened now."""
+        latest = await uow.threads.latest_many(account_id, [c.id for c in contacts.values()])
+        opened: list[Thread] = []
+        result: dict[str, Thread] = {}
+        for message in batch:
+            contact = contacts[message.provider_message_id]
+            thread = latest.get(contact.id)
+            if thread is None:
+                thread = Thread(ThreadId(self.ids.new_id()), uow.team_id, account_id, contact.id,
+                                Channel(message.provider.channel), message.contact.external_id, ThreadStatus.OPEN,
+                                message.sent_at, now)
+                latest[contact.id] = thread
+                opened.append(thread)
+            result[message.provider_message_id] = thread
+        await uow.threads.add_many(opened)
+        return result, {t.id for t in opened}
 
     async def _status(self, uow: TeamUnitOfWork, account_id: AccountId, event: StatusUpdate) -> None:
         report = Reported(event.status, event.at, event.error_code, event.error_title)

@@ -36,7 +36,8 @@ class KeyService:
                 await uow.commit()
 
     async def rotate(self) -> int:
-        """Re-seals every account's credentials still under an older key with the newest; returns how many."""
+        """Re-seals every account's credentials still under an older key with the newest (returns how many);
+        afterwards the older keys may be removed from the keyring."""
         await self.check()
         async with self.uows.for_accounts() as uow:
             routes = await uow.routes.accounts()
@@ -52,4 +53,7 @@ class KeyService:
                 await uow.accounts.update(account)
                 await uow.commit()
                 rotated += 1
+        async with self.uows.for_accounts() as uow:
+            await uow.canaries.retire_all_but(self.box.current_key_id)
+            await uow.commit()
         return rotated

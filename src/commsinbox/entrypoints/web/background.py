@@ -54,7 +54,7 @@ async def _retry_forever(app: web.Application) -> None:
         await asyncio.sleep(RETRY_EVERY_SECONDS)
         try:
             result = await app[services_key].inbound.process()
-            if result.new_messages:
-                await app[services_key].media.fetch(result.new_messages)
+            if result.with_media:
+                await app[services_key].media.fetch(result.with_media)
         except Exception:  # the loop must survive a database hiccup
             log.exception("retrying stored inbound events failed")

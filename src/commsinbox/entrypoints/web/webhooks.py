@@ -59,8 +59,8 @@ async def _accept(request: web.Request, provider: Provider, event_key: str, body
     except Exception:  # stored: the retry loop will pick it up
         log.exception("inbound event %s could not be processed now", event_id)
         return
-    if result.new_messages:
-        run_in_background(request.app, services.media.fetch(result.new_messages))
+    if result.with_media:
+        run_in_background(request.app, services.media.fetch(result.with_media))
 
 
 # -- Twilio ----------------------------------------------------------------------------------------------------
