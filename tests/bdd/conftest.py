@@ -392,3 +392,84 @@ def _not_member(run: Run[Role | None], inbox: Inbox, user: str, team: str) -> No
 @then(step('"{user:Name}" still finds the {kind:Kind} "{name:Name}"'))
 def _still_finds(run: Run[bool], inbox: Inbox, user: str, kind: str, name: str) -> None:
     assert run(inbox.finds(user, kind, name, inbox.homes[user]))
+
+
+# ==================================================================================================
+# Inbound messaging: the `inbound` driver (tests/bdd/webhooks_driver.py) and the steps shared by
+# inbound_whatsapp, inbound_instagram, delivery_status and webhook_security. Feature-specific steps
+# live in each test module.
+# ==================================================================================================
+
+from tests.bdd.webhooks_driver import InboundDriver  # noqa: E402
+from tests.bdd.webhooks_driver import step as inbound_step  # noqa: E402
+from commsinbox.domain.model.channels import Channel, DeliveryStatus, Direction, MessageType, Provider  # noqa: E402
+
+
+@pytest.fixture
+def inbound(request: pytest.FixtureRequest, run: Run[Any], tmp_path: Path) -> Iterator[InboundDriver]:
+    """One team and the app serving webhooks, on memory or (with --backend=postgres) the session's PostgreSQL."""
+    postgres = request.config.getoption("--backend") == "postgres"
+    driver = InboundDriver(request.config.getoption("--backend"), tmp_path,
+                           request.getfixturevalue("pg_owner_url") if postgres else None)
+    try:
+        run(driver.start())
+        yield driver
+    finally:
+        run(driver.close())
+
+
+## Given
+
+@given(inbound_step("the team has connected {article:Article} {provider:Provider} account"))
+def _connected(run: Run[None], inbound: InboundDriver, article: str, provider: Provider) -> None:
+    run(inbound.connect(provider))
+
+
+@given(inbound_step('the business sent "{text:Text}" to "{name:Text}" through {provider:Provider}'))
+def _business_sent(run: Run[None], inbound: InboundDriver, text: str, name: str, provider: Provider) -> None:
+    run(inbound.business_sent(provider, name, text))
+
+
+## When
+
+@when(inbound_step('"{name:Text}" sends "{text:Text}" from {phone:Phone} through {provider:Provider}'))
+def _customer_sends(run: Run[None], inbound: InboundDriver, name: str, text: str, phone: str,
+                    provider: Provider) -> None:
+    run(inbound.customer_sends(provider, name, text, phone))
+
+
+## Then
+
+@then(inbound_step('the message "{label:Text}" is kept as an {direction:Direction} {type:Type} message'))
+def _kept_as(run: Run[Any], inbound: InboundDriver, label: str, direction: Direction, type: MessageType) -> None:
+    message = run(inbound.message(label))
+    assert message is not None, f"no message {label!r} was stored"
+    assert (message.direction, message.type) == (direction, type)
+
+
+@then(inbound_step("its thread is open on the {channel:Channel} channel"))
+def _thread_open_on(run: Run[Any], inbound: InboundDriver, channel: Channel) -> None:
+    thread = run(inbound.thread_of(next(reversed(inbound.sent))))
+    assert (thread.status.value, thread.channel) == ("open", channel)
+
+
+@then(inbound_step('the messages "{first:Text}" and "{second:Text}" are in one thread with one contact'))
+def _one_thread(run: Run[Any], inbound: InboundDriver, first: str, second: str) -> None:
+    threads = [run(inbound.thread_of(label)) for label in (first, second)]
+    assert (threads[0].id, threads[0].contact_id) == (threads[1].id, threads[1].contact_id)
+
+
+@then(inbound_step('the status of "{label:Text}" is {status:Status}'))
+def _status(run: Run[Any], inbound: InboundDriver, label: str, status: DeliveryStatus) -> None:
+    message = run(inbound.message(label))
+    assert message is not None and message.status is status, f"{label!r}: {message!r}"
+
+
+@then(inbound_step("every webhook was answered {status:d}"))
+def _all_answered(inbound: InboundDriver, status: int) -> None:
+    assert [r.status for r in inbound.responses] == [status] * len(inbound.responses)
+
+
+@then(inbound_step("the webhook is answered {status:d}"))
+def _answered(inbound: InboundDriver, status: int) -> None:
+    assert inbound.response.status == status, f"{inbound.response.status}: {inbound.response.reason}"

@@ -277,7 +277,7 @@ async def test_events_for_an_account_not_connected_yet_are_kept_and_replayed(inb
 async def test_a_failure_while_processing_is_retried_from_the_store(inbox: Inbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     key = new_key()
     await inbox.connect(Provider.WHATSAPP_META, key)
-    async def broken(self: IngestService, batch: Any) -> Any:
+    async def broken(self: IngestService, batch: Any, routes: Any = None) -> Any:
         raise ConnectionError("database went away")
 
     original = IngestService.ingest
@@ -325,3 +325,31 @@ async def test_media_is_copied_into_storage_with_size_and_checksum(inbox: Inbox,
 async def _raw_events(inbox: Inbox) -> list[Any]:
     async with inbox.services.uows.for_accounts() as uow:
         return list(await uow.conn.execute(sa.select(schema.inbound_events)))  # type: ignore[attr-defined]
+
+
+async def test_a_failed_media_download_is_retried_by_the_sweep(inbox: Inbox, gateways: MemoryProviderRegistry
+                                                                ) -> None:
+    from commsinbox.ports.providers import Media
+
+    key = new_key()
+    await inbox.connect(Provider.WHATSAPP_META, key)
+    meta = gateways.gateway(Provider.WHATSAPP_META)
+    meta.media["media-9"] = Media(b"voice note", "audio/ogg")
+    meta.outages = 1
+    payload = text_payload(key, f"wamid.{uuid.uuid4().hex}")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.pop("text")
+    message.update(type="audio", audio={"id": "media-9", "mime_type": "audio/ogg"})
+    assert (await post_meta(inbox.client, META_PATHS["whatsapp_cloud"], payload)).status == 200
+    await drain(inbox.app)
+    [failed] = await inbox.rows(schema.message_attachments)
+    assert (failed.storage_path, failed.attempts) == (None, 1) and "will retry" in failed.error
+    assert failed.retry_after > failed.created_at
+    async with inbox.services.uows.for_team(inbox.member.team_id) as uow:  # as if the delay had passed
+        [(attachment, _)] = await uow.messages.due_attachments(failed.retry_after)
+        attachment.retry_after = failed.created_at
+        await uow.messages.update_attachment(attachment)
+        await uow.commit()
+    assert await inbox.services.media.sweep() >= 1
+    [stored] = await inbox.rows(schema.message_attachments)
+    assert (stored.size, stored.error, stored.retry_after, stored.attempts) == (10, None, None, 2)

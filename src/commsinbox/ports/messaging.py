@@ -17,8 +17,9 @@ from ..domain.policies.delivery import Reported
 
 class AccountRepository(Protocol):
     async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
-        """Adds the account and its webhook routes (its external id, plus e.g. its WhatsApp Business Account
-        for template events). Raises `Conflict` when one is already connected (by any team)."""
+        """Adds the account and its webhook routes: its external id (`Conflict` when any team has connected it
+        already) and shared ones such as its WhatsApp Business Account for template events, which stay with the
+        first account that named them."""
         ...
 
     async def get(self, id: str) -> CommunicationAccount | None: ...
@@ -105,6 +106,10 @@ class MessageRepository(Protocol):
 
     async def update_attachment(self, attachment: Attachment) -> None: ...
 
+    async def due_attachments(self, now: dt.datetime, limit: int = 50) -> list[tuple[Attachment, Message]]:
+        """Attachments not stored yet whose (next) download is due, with their messages."""
+        ...
+
     async def record_status(self, account_id: AccountId, provider_message_id: str, report: Reported) -> bool:
         """Keeps a reported status (even before its message exists); False if it was already recorded."""
         ...
@@ -150,8 +155,9 @@ class RouteRepository(Protocol):
 
 class InboundEventStore(Protocol):
     async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
-                    received_at: dt.datetime) -> int | None:
-        """Keeps the raw event durably; None when the same event was stored before (a provider retry)."""
+                    received_at: dt.datetime, *, claimed: bool = False) -> int | None:
+        """Keeps the raw event durably; None when the same event was stored before (a provider retry).
+        `claimed`: the caller processes it right away (its first attempt is counted)."""
         ...
 
     async def claim(self, ids: list[int] | None = None, *, limit: int = 100,

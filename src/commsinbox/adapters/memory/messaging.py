@@ -32,12 +32,13 @@ class _Scoped:
 class MemoryAccountRepository(_Scoped):
     async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
         self._check(account, "communication_accounts")
-        keys = [(account.provider.value, k) for k in (account.external_id, *(extra_routes or []))]
-        if any(key in self.tx.rows("account_routes") for key in keys):
+        own = (account.provider.value, account.external_id)
+        if own in self.tx.rows("account_routes"):
             raise Conflict(f"{account.provider.value} account {account.external_id} is already connected")
         self.tx.put("communication_accounts", (account.id,), account)
-        for key in keys:
-            self.tx.put("account_routes", key, Route(account.team_id, account.id))
+        for key in [own, *((account.provider.value, k) for k in extra_routes or [])]:
+            if key not in self.tx.rows("account_routes"):  # shared routes: the first account keeps them
+                self.tx.put("account_routes", key, Route(account.team_id, account.id))
 
     async def get(self, id: str) -> CommunicationAccount | None:
         row = self.tx.rows("communication_accounts").get((id,))
@@ -197,6 +198,12 @@ class MemoryMessageRepository(_Scoped):
         self._check(attachment, "message_attachments")
         self.tx.put("message_attachments", (attachment.id,), attachment)
 
+    async def due_attachments(self, now: dt.datetime, limit: int = 50) -> list[tuple[Attachment, Message]]:
+        due = sorted(self.tx.find("message_attachments", lambda a: a.team_id == self.team_id and
+                                  a.storage_path is None and a.retry_after is not None and a.retry_after <= now),
+                     key=lambda a: a.retry_after)[:limit]
+        return [(a, message) for a in due if (message := await self.get(a.message_id)) is not None]
+
     async def record_status(self, account_id: str, provider_message_id: str, report: Reported) -> bool:
         key = (account_id, provider_message_id, report.status.value)
         if key in self.tx.rows("message_status_events"):
@@ -269,10 +276,10 @@ class MemoryInboundEventStore:
     tx: Transaction
 
     async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
-                    received_at: dt.datetime) -> int | None:
+                    received_at: dt.datetime, *, claimed: bool = False) -> int | None:
         if any(r.event.provider is provider and r.event_key == event_key for r in self.tx.rows("inbound_events").values()):
             return None
-        event = RawEvent(next(_ids), provider, content_type, body, received_at, 0)
+        event = RawEvent(next(_ids), provider, content_type, body, received_at, 1 if claimed else 0)
         self.tx.put("inbound_events", (event.id,), _RawRow(event, event_key))
         return event.id
 

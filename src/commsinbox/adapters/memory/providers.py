@@ -14,6 +14,7 @@ class MemoryProviderGateway:
     provider: Provider
     rejected_tokens: set[str] = attrs.field(factory=set)
     media: dict[str, Media] = attrs.field(factory=dict)  # by media id or URL
+    outages: int = 0  # the next N media downloads fail as a provider outage would (transient)
 
     async def verify(self, access: AccountAccess) -> None:
         secret = access.credentials.get("accessToken") or access.credentials.get("authToken")
@@ -21,6 +22,9 @@ class MemoryProviderGateway:
             raise CredentialsRejected(f"{self.provider.value} refused the credentials", code="190")
 
     async def fetch_media(self, access: AccountAccess, media: MediaRef, max_bytes: int) -> Media:
+        if self.outages > 0:
+            self.outages -= 1
+            raise ProviderError(f"{self.provider.value} is unavailable (503)", transient=True, code="503")
         found = self.media.get(media.media_id or "") or self.media.get(media.url or "")
         if found is None:
             raise ProviderError(f"{self.provider.value} has no such media", transient=False, code="404")

@@ -71,4 +71,4 @@ def row_to_attachment(r: Any) -> Attachment:
     return Attachment(id=r.id, team_id=r.team_id, message_id=r.message_id, position=r.position,
                       kind=MessageType(r.kind), source=r.source, created_at=r.created_at,
                       storage_path=r.storage_path, content_type=r.content_type, size=r.size, checksum=r.checksum,
-                      error=r.error)
+                      error=r.error, attempts=r.attempts, retry_after=r.retry_after)

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...domain.model.accounts import CommunicationAccount
@@ -16,6 +16,7 @@ from ...domain.model.threads import Attachment, Message, Thread
 from ...domain.policies.delivery import Reported
 from ...ports.messaging import RawEvent, Route
 from . import message_mappers as m
+from .bulk import insert_rows, update_rows
 from .repositories import _write
 from .schema import (
     account_routes,
@@ -44,9 +45,11 @@ class PostgresAccountRepository(_Scoped):
     async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
         what = f"{account.provider.value} account {account.external_id}"
         await _write(self.conn, communication_accounts.insert().values(m.account_values(account)), what)
-        await _write(self.conn, account_routes.insert().values([
-            {"provider": account.provider.value, "external_id": key, "team_id": account.team_id,
-             "account_id": account.id} for key in (account.external_id, *(extra_routes or []))]), what)
+        route = {"provider": account.provider.value, "team_id": account.team_id, "account_id": account.id}
+        await _write(self.conn, account_routes.insert().values({**route, "external_id": account.external_id}), what)
+        if extra_routes:  # shared routes (e.g. a WhatsApp Business Account): the first account keeps them
+            await self.conn.execute(insert(account_routes).values([{**route, "external_id": key}
+                                                                   for key in extra_routes]).on_conflict_do_nothing())
 
     async def get(self, id: str) -> CommunicationAccount | None:
         row = (await self.conn.execute(self._mine().where(communication_accounts.c.id == id))).first()
@@ -74,6 +77,20 @@ class PostgresAccountRepository(_Scoped):
 
     def _mine(self) -> sa.Select[Any]:
         return sa.select(communication_accounts).where(communication_accounts.c.team_id == self.team_id)
+
+
+_FIND_BY_IDENTITIES = sa.text("""
+    SELECT i.kind, i.value, c.* FROM contact_identities i
+    JOIN contacts c ON c.team_id = i.team_id AND c.id = i.contact_id
+    WHERE i.team_id = :team AND (i.kind, i.value) IN (SELECT * FROM unnest(CAST(:kinds AS text[]),
+                                                                           CAST(:values AS text[])))
+    """).columns(sa.column("kind", sa.Text), sa.column("value", sa.Text), *contacts.c)  # typed: ids come back as str
+
+
+async def _write_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], what: str) -> None:
+    if rows:
+        statement, params = insert_rows(table, rows)
+        await _write(conn, statement, what, params)
 
 
 class PostgresContactRepository(_Scoped):
@@ -109,26 +126,25 @@ class PostgresContactRepository(_Scoped):
         if not identities:
             return {}
         i = contact_identities.c
-        query = (sa.select(i.kind, i.value, contacts).join(contacts, sa.and_(
-            contacts.c.team_id == i.team_id, contacts.c.id == i.contact_id))
-            .where(i.team_id == self.team_id, sa.tuple_(i.kind, i.value).in_(
-                [(x.kind.value, x.value) for x in dict.fromkeys(identities)])))
-        by_key = {(r.kind, r.value): m.row_to_contact(r) for r in await self.conn.execute(query)}
+        wanted = list(dict.fromkeys(identities))
+        rows = await self.conn.execute(_FIND_BY_IDENTITIES, {
+            "team": self.team_id, "kinds": [x.kind.value for x in wanted], "values": [x.value for x in wanted]})
+        by_key = {(r.kind, r.value): m.row_to_contact(r) for r in rows}
         return {x: by_key[(x.kind.value, x.value)] for x in identities if (x.kind.value, x.value) in by_key}
 
     async def add_many(self, contacts_: list[tuple[Contact, list[Identity]]]) -> None:
         if not contacts_:
             return
-        await _write(self.conn, contacts.insert().values([m.contact_values(c) for c, _ in contacts_]), "contact")
-        await _write(self.conn, contact_identities.insert().values([
+        await _write_rows(self.conn, contacts, [m.contact_values(c) for c, _ in contacts_], "contact")
+        await _write_rows(self.conn, contact_identities, [
             {"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": c.id}
-            for c, identities in contacts_ for i in identities]), "contact identity")
+            for c, identities in contacts_ for i in identities], "contact identity")
 
     async def add_identities_many(self, pairs: list[tuple[str, Identity]]) -> None:
         if pairs:
-            await self.conn.execute(insert(contact_identities).values([
+            await self.conn.execute(*insert_rows(contact_identities, [
                 {"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": contact_id}
-                for contact_id, i in pairs]).on_conflict_do_nothing())
+                for contact_id, i in pairs], skip_conflicts_on=()))
 
 
 class PostgresThreadRepository(_Scoped):
@@ -155,26 +171,19 @@ class PostgresThreadRepository(_Scoped):
             return {}
         t = communication_threads
         query = (sa.select(t).ext(distinct_on(t.c.contact_id)).where(
-            t.c.team_id == self.team_id, t.c.account_id == account_id, t.c.contact_id.in_(set(contact_ids)))
+            t.c.team_id == self.team_id, t.c.account_id == account_id,
+            t.c.contact_id == sa.any_(sa.bindparam("contacts", sorted(set(contact_ids)), type_=ARRAY(t.c.id.type))))
             .order_by(t.c.contact_id, t.c.created_at.desc(), t.c.id.desc()))
         return {r.contact_id: m.row_to_thread(r) for r in await self.conn.execute(query)}
 
     async def add_many(self, threads: list[Thread]) -> None:
-        if threads:
-            await _write(self.conn, communication_threads.insert().values([m.thread_values(x) for x in threads]),
-                         "active thread")
+        await _write_rows(self.conn, communication_threads, [m.thread_values(x) for x in threads], "active thread")
 
     async def update_many(self, threads: list[Thread]) -> None:
-        if not threads:
-            return
-        t = communication_threads
-        changes = sa.values(sa.column("id", t.c.id.type), sa.column("status", sa.Text),
-                            sa.column("last_message_at", t.c.last_message_at.type),
-                            sa.column("last_inbound_at", t.c.last_inbound_at.type), name="changes").data(
-            [(x.id, x.status.value, x.last_message_at, x.last_inbound_at) for x in threads])
-        await _write(self.conn, t.update().where(t.c.team_id == self.team_id, t.c.id == changes.c.id).values(
-            status=changes.c.status, last_message_at=changes.c.last_message_at,
-            last_inbound_at=sa.cast(changes.c.last_inbound_at, t.c.last_inbound_at.type)), "active thread")
+        if threads:
+            await self.conn.execute(*update_rows(communication_threads, "id", [
+                {"id": x.id, "status": x.status.value, "last_message_at": x.last_message_at,
+                 "last_inbound_at": x.last_inbound_at} for x in threads], scope=("team_id", self.team_id)))
 
 
 class PostgresMessageRepository(_Scoped):
@@ -188,15 +197,17 @@ class PostgresMessageRepository(_Scoped):
             return set()
         c = communication_messages.c
         rows = await self.conn.execute(sa.select(c.provider_message_id).where(
-            c.account_id == account_id, c.provider_message_id.in_(set(provider_message_ids))))
+            c.account_id == account_id, c.provider_message_id == sa.any_(
+                sa.bindparam("ids", sorted(set(provider_message_ids)), type_=ARRAY(sa.Text)))))
         return {r.provider_message_id for r in rows}
 
     async def add_many(self, messages: list[Message]) -> set[str]:
         if not messages:
             return set()
-        statement = insert(communication_messages).values([m.message_values(x) for x in messages]).on_conflict_do_nothing(
-            index_elements=["account_id", "provider_message_id"]).returning(communication_messages.c.provider_message_id)
-        return {r.provider_message_id for r in await self.conn.execute(statement)}
+        statement, params = insert_rows(communication_messages, [m.message_values(x) for x in messages],
+                                        skip_conflicts_on=("account_id", "provider_message_id"),
+                                        returning=("provider_message_id",))
+        return {r.provider_message_id for r in await self.conn.execute(statement, params)}
 
     async def by_provider_id(self, account_id: str, provider_message_id: str) -> Message | None:
         c = communication_messages.c
@@ -230,9 +241,7 @@ class PostgresMessageRepository(_Scoped):
         return [m.row_to_message(r) for r in await self.conn.execute(query)]
 
     async def add_attachments(self, attachments: list[Attachment]) -> None:
-        if attachments:
-            await self.conn.execute(message_attachments.insert().values(
-                [m.attachment_values(a) for a in attachments]))
+        await _write_rows(self.conn, message_attachments, [m.attachment_values(a) for a in attachments], "attachment")
 
     async def attachments(self, message_id: str) -> list[Attachment]:
         c = message_attachments.c
@@ -245,7 +254,17 @@ class PostgresMessageRepository(_Scoped):
         values = m.attachment_values(attachment)
         await self.conn.execute(message_attachments.update().where(
             c.team_id == self.team_id, c.id == attachment.id).values(
-            {k: values[k] for k in ("storage_path", "content_type", "size", "checksum", "error")}))
+            {k: values[k] for k in ("storage_path", "content_type", "size", "checksum", "error", "attempts",
+                                    "retry_after")}))
+
+    async def due_attachments(self, now: dt.datetime, limit: int = 50) -> list[tuple[Attachment, Message]]:
+        a, c = message_attachments.c, communication_messages.c
+        query = (sa.select(message_attachments, *[col.label(f"m_{col.name}") for col in communication_messages.c])
+                 .join(communication_messages, sa.and_(c.team_id == a.team_id, c.id == a.message_id))
+                 .where(a.team_id == self.team_id, a.storage_path.is_(None), a.retry_after <= now)
+                 .order_by(a.retry_after).limit(limit))
+        rows = list(await self.conn.execute(query))
+        return [(m.row_to_attachment(r), m.row_to_message(_Prefixed(r, "m_"))) for r in rows]
 
     async def record_status(self, account_id: str, provider_message_id: str, report: Reported) -> bool:
         statement = insert(message_status_events).values(
@@ -268,10 +287,8 @@ class PostgresOutbox(_Scoped):
                                                        occurred_at=at))
 
     async def add_many(self, events: list[tuple[str, dict[str, Any], dt.datetime]]) -> None:
-        if events:
-            await self.conn.execute(outbox.insert().values([
-                {"team_id": self.team_id, "kind": kind, "payload": payload, "occurred_at": at}
-                for kind, payload, at in events]))
+        await _write_rows(self.conn, outbox, [{"team_id": self.team_id, "kind": kind, "payload": payload,
+                                               "occurred_at": at} for kind, payload, at in events], "event")
 
     async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
         rows = await self.conn.execute(sa.select(outbox.c.id, outbox.c.kind, outbox.c.payload).where(
@@ -307,10 +324,10 @@ class PostgresInboundEventStore:
     conn: AsyncConnection
 
     async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
-                    received_at: dt.datetime) -> int | None:
+                    received_at: dt.datetime, *, claimed: bool = False) -> int | None:
         statement = insert(inbound_events).values(
             provider=provider.value, event_key=event_key, content_type=content_type, body=body,
-            received_at=received_at, state="pending").on_conflict_do_nothing().returning(inbound_events.c.id)
+            received_at=received_at, state="pending", attempts=1 if claimed else 0).on_conflict_do_nothing().returning(inbound_events.c.id)
         row = (await self.conn.execute(statement)).first()
         return row.id if row else None
 
@@ -353,3 +370,13 @@ class PostgresKeyringCanaries:
 
     async def retire_all_but(self, key_id: str) -> None:
         await self.conn.execute(keyring_canaries.delete().where(keyring_canaries.c.key_id != key_id))
+
+
+class _Prefixed:
+    """A row's columns under a prefix, read without it (for joined rows)."""
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)

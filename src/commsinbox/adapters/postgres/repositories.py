@@ -19,10 +19,11 @@ from . import mappers
 from .schema import auth_tokens, team_memberships, team_settings, teams, users, vault_files
 
 
-async def _write(conn: AsyncConnection, statement: sa.Executable, what: str) -> sa.CursorResult[Any]:
+async def _write(conn: AsyncConnection, statement: sa.Executable, what: str,
+                 params: dict[str, Any] | None = None) -> sa.CursorResult[Any]:
     """Runs a write and maps the database's refusals to domain errors (a refusal ends the unit of work)."""
     try:
-        return await conn.execute(statement)
+        return await conn.execute(statement, params)
     except IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) == "23505":
             raise Conflict(f"{what} already exists: {mappers.unique_detail(exc)}") from None

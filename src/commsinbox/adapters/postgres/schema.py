@@ -247,8 +247,11 @@ message_attachments = sa.Table(
     sa.Column("size", sa.BigInteger),
     sa.Column("checksum", sa.String(64)),
     sa.Column("error", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("retry_after", Stamp),  # when a download may be tried (again); NULL: stored, or given up
     sa.Column("created_at", Stamp, nullable=False),
     sa.UniqueConstraint("message_id", "position"),
+    sa.Index("ix_attachments_due", "team_id", "retry_after", postgresql_where=sa.text("storage_path IS NULL")),
     sa.ForeignKeyConstraint(["team_id", "message_id"], ["communication_messages.team_id",
                             "communication_messages.id"], name="fk_attachments_message", ondelete="CASCADE"),
 )

@@ -10,3 +10,12 @@ def identity_key(e164: str) -> str:
     if digits.startswith("55") and len(digits) == 13 and digits[4] == "9" and digits[5] in "6789":
         return "+" + digits[:4] + digits[5:]
     return "+" + digits
+
+
+def spellings(e164: str) -> list[str]:
+    """Every E.164 spelling of the same line: for a Brazilian mobile, with and without the ninth digit."""
+    key = identity_key(e164)
+    digits = key.lstrip("+")
+    if digits.startswith("55") and len(digits) == 12 and digits[4] in "6789":
+        return [key, "+" + digits[:4] + "9" + digits[4:]]
+    return [key]

@@ -78,3 +78,5 @@ class Attachment:
     size: int | None = None
     checksum: str | None = None
     error: str | None = None
+    attempts: int = 0
+    retry_after: dt.datetime | None = None  # when a download may be tried (again); None: stored, or given up

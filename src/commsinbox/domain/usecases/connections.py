@@ -3,6 +3,7 @@ with the keyring (bound to team, account and purpose) and never handed back."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import attrs
@@ -56,7 +57,7 @@ class ConnectionService:
         actor.require(Permission.ACCOUNTS_MANAGE)
         provider = _provider(cmd.provider)
         credentials = _credentials(provider, cmd.credentials)
-        external_id = values.non_empty(cmd.external_id, "externalId", 64)
+        external_id = _external_id(provider, cmd.external_id)
         status = await self._check(provider, external_id, credentials) if cmd.verify else AccountStatus.UNVERIFIED
         account = CommunicationAccount(AccountId(self.ids.new_id()), actor.team_id, provider, external_id,
                                        values.non_empty(cmd.display_name, "displayName"), status,
@@ -152,6 +153,16 @@ def _provider(name: str) -> Provider:
     if provider not in REQUIRED:
         raise InvalidInput.single("provider", f"{name} accounts cannot be connected in this version")
     return provider
+
+
+def _external_id(provider: Provider, given: str) -> str:
+    """How webhooks will name the account: a Twilio sender is routed by its E.164 number, without `whatsapp:`."""
+    external_id = values.non_empty(given, "externalId", 64)
+    if provider is Provider.WHATSAPP_TWILIO:
+        external_id = external_id.removeprefix("whatsapp:")
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", external_id):
+            raise InvalidInput.single("externalId", "must be the sender's number in E.164, e.g. +14155238886")
+    return external_id
 
 
 def _credentials(provider: Provider, given: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 
 import attrs
 
@@ -13,6 +14,7 @@ from ...ports.providers import WebhookParsers
 from ...ports.unit_of_work import UnitOfWorkFactory
 from ..model.channels import Provider
 from ..model.ids import MessageId
+from ..model.inbound import InboundEvent
 from .ingest import IngestResult, IngestService, route_key
 
 log = logging.getLogger("commsinbox.inbound")
@@ -27,12 +29,36 @@ class InboundProcessor:
     parsers: WebhookParsers
     clock: Clock
 
-    async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes) -> int | None:
-        """Durably keeps a verified webhook body; None if this very event was stored before."""
+    async def accept(self, provider: Provider, event_key: str, content_type: str, body: bytes,
+                     events: list[InboundEvent]) -> IngestResult | None:
+        """Keeps a verified webhook body durably, then ingests its already parsed events; None when this very
+        event was stored before (a provider retry). If ingesting fails, the stored event is retried later."""
+        keys = sorted({route_key(e) for e in events})
         async with self.uows.for_accounts() as uow:
-            event_id = await uow.inbound.store(provider, event_key, content_type, body, self.clock.now())
+            event_id = await uow.inbound.store(provider, event_key, content_type, body, self.clock.now(),
+                                               claimed=True)
+            if event_id is None:
+                return None
+            routes = {key: await uow.routes.find(*key) for key in keys}
             await uow.commit()
-        return event_id
+        return await self._finish(event_id, 1, lambda: self.ingest.ingest(events, routes))
+
+    async def _finish(self, event_id: int, attempt: int,
+                      work: Callable[[], Awaitable[IngestResult]]) -> IngestResult:
+        state, error, result = "done", None, IngestResult()
+        try:
+            result = await work()
+            state = "unrouted" if result.unrouted else "done"
+        except Exception as exc:  # noqa: BLE001 — anything that goes wrong is kept on the event for a retry
+            state, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("inbound event %s failed", event_id, extra={"error": error, "attempt": attempt})
+        async with self.uows.for_accounts() as uow:
+            await uow.inbound.finish(event_id, state, error, list(result.unrouted))
+            await uow.commit()
+        if result.unrouted:
+            log.info("inbound event %s names accounts not connected yet", event_id,
+                     extra={"accounts": list(result.unrouted)})
+        return result
 
     async def process(self, ids: list[int] | None = None) -> IngestResult:
         """Processes the given stored events (or the pending and failed ones); a failure is recorded on the
@@ -44,19 +70,9 @@ class InboundProcessor:
             claimed = await uow.inbound.claim(ids, received_before=before, max_attempts=MAX_ATTEMPTS)
             await uow.commit()
         for event in claimed:
-            state, error, unrouted = "done", None, ()
-            try:
-                result = await self._one(event)
-                new += result.new_messages
-                with_media += result.with_media
-                unrouted = result.unrouted
-                state = "unrouted" if unrouted else "done"
-            except Exception as exc:  # noqa: BLE001 — anything that goes wrong is kept on the event for a retry
-                state, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-                log.warning("inbound event %s failed", event.id, extra={"error": error, "attempt": event.attempts})
-            async with self.uows.for_accounts() as uow:
-                await uow.inbound.finish(event.id, state, error, list(unrouted))
-                await uow.commit()
+            result = await self._finish(event.id, event.attempts, lambda event=event: self._one(event))  # type: ignore[misc]
+            new += result.new_messages
+            with_media += result.with_media
         return IngestResult(tuple(new), tuple(with_media))
 
     async def replay_unrouted(self, provider: Provider, account_key: str) -> IngestResult:
@@ -66,8 +82,4 @@ class InboundProcessor:
 
     async def _one(self, event: RawEvent) -> IngestResult:
         events = self.parsers.parser(event.provider).parse(event.body, event.content_type, event.received_at)
-        result = await self.ingest.ingest(events)
-        if result.unrouted:
-            log.info("inbound event %s names accounts not connected yet", event.id,
-                     extra={"accounts": list(result.unrouted), "kinds": sorted({route_key(e)[0] for e in events})})
-        return result
+        return await self.ingest.ingest(events)

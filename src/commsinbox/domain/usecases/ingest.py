@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -20,11 +20,12 @@ from ..model.contacts import Contact, Identity, IdentityKind
 from ..model.errors import Conflict
 from ..model.ids import AccountId, ContactId, MessageId, ThreadId
 from ..model.inbound import InboundEvent, InboundMessage, MessageDeleted, StatusUpdate, TemplateStatusChanged
-from ..model.phones import identity_key
+from ..model.phones import identity_key, spellings
 from ..model.threads import Attachment, Message, Thread, ThreadStatus
 from ..policies.delivery import DeliveryState, Reported, apply
 
 ATTEMPTS = 3  # a concurrent webhook may create the same contact or thread first: retry the whole batch
+FIRST_DOWNLOAD_GRACE = dt.timedelta(minutes=1)  # the request downloads media at once; the sweep is the safety net
 
 
 @attrs.frozen
@@ -51,10 +52,12 @@ class IngestService:
     clock: Clock
     ids: IdGenerator
 
-    async def ingest(self, batch: Sequence[InboundEvent]) -> IngestResult:
-        keys = sorted({route_key(e) for e in batch})
-        async with self.uows.for_accounts() as system:
-            routes = {key: await system.routes.find(*key) for key in keys}
+    async def ingest(self, batch: Sequence[InboundEvent],
+                     routes: Mapping[tuple[Provider, str], Route | None] | None = None) -> IngestResult:
+        """Applies a batch; `routes` (account key → team and account) is looked up unless the caller has it."""
+        if routes is None:
+            async with self.uows.for_accounts() as system:
+                routes = {key: await system.routes.find(*key) for key in sorted({route_key(e) for e in batch})}
         new: list[tuple[str, MessageId]] = []
         with_media: list[tuple[str, MessageId]] = []
         for key, group in itertools.groupby(sorted((e for e in batch if routes[route_key(e)]), key=route_key),
@@ -140,7 +143,7 @@ class IngestService:
         await uow.messages.add_attachments([
             Attachment(self.ids.new_id(), uow.team_id, message.id, position, media.kind,
                        {k: v for k, v in attrs.asdict(media).items() if v is not None}, now,
-                       content_type=media.content_type)
+                       content_type=media.content_type, retry_after=now + FIRST_DOWNLOAD_GRACE)
             for event, message in stored for position, media in enumerate(event.media)])
         await uow.threads.update_many(list(touched.values()))
         await uow.outbox.add_many(outbox)  # type: ignore[arg-type]
@@ -168,11 +171,11 @@ class IngestService:
                 else:
                     learned.append((contact.id, identity))
             result[message.provider_message_id] = contact
-        phones = [c.phone for c, _ in created.values() if c.phone]
+        phones = [p for c, _ in created.values() if c.phone for p in spellings(c.phone)]
         clients = await uow.clients.find_by_phones(phones) if phones else {}
-        for contact, _ in created.values():
-            linked = clients.get(contact.phone or "", [])
-            contact.client_id = linked[0].id if len(linked) == 1 else None
+        for contact, _ in created.values():  # a new contact is linked to the one client with that phone
+            linked = {c.id for p in spellings(contact.phone) for c in clients.get(p, [])} if contact.phone else set()
+            contact.client_id = linked.pop() if len(linked) == 1 else None
         await uow.contacts.add_many(list(created.values()))
         await uow.contacts.add_identities_many(learned)
         return result

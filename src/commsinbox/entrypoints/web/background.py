@@ -39,7 +39,8 @@ async def drain(app: web.Application) -> None:
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the tasks set, and a loop that retries stored events that failed or were interrupted."""
+    """Cleanup context: the tasks set, and a loop that retries stored events and media downloads that failed
+    or were interrupted."""
     app[tasks_key] = set()
     retry = asyncio.get_running_loop().create_task(_retry_forever(app))
     yield
@@ -56,5 +57,6 @@ async def _retry_forever(app: web.Application) -> None:
             result = await app[services_key].inbound.process()
             if result.with_media:
                 await app[services_key].media.fetch(result.with_media)
+            await app[services_key].media.sweep()
         except Exception:  # the loop must survive a database hiccup
             log.exception("retrying stored inbound events failed")

@@ -10,7 +10,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 @attrs.frozen
 class Metrics:
     registry: CollectorRegistry
-    webhooks: Counter  # by provider and outcome: stored, duplicate, rejected_signature, malformed, too_large
+    webhooks: Counter  # by provider and outcome: stored, duplicate, missing_signature, bad_signature, malformed, too_large
 
     @classmethod
     def create(cls) -> Metrics:

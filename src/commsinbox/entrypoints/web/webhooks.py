@@ -16,6 +16,7 @@ from ...adapters.providers.meta_whatsapp import webhook as whatsapp
 from ...adapters.providers.twilio_whatsapp import signature as twilio_signature
 from ...adapters.providers.twilio_whatsapp import webhook as twilio
 from ...domain.model.channels import Provider
+from ...domain.model.inbound import InboundEvent
 from ..container import Services
 from .background import run_in_background
 from .keys import services_key, settings_key
@@ -31,11 +32,14 @@ async def _body(request: web.Request, provider: Provider) -> bytes:
     if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:
         raise _refuse(request, provider, "too_large", web.HTTPRequestEntityTooLarge(
             max_size=MAX_WEBHOOK_BYTES, actual_size=request.content_length))
-    body = await request.content.read(MAX_WEBHOOK_BYTES + 1)
-    if len(body) > MAX_WEBHOOK_BYTES:
-        raise _refuse(request, provider, "too_large", web.HTTPRequestEntityTooLarge(
-            max_size=MAX_WEBHOOK_BYTES, actual_size=len(body)))
-    return body
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):  # read() returns what has arrived: loop to the end
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BYTES:
+            raise _refuse(request, provider, "too_large", web.HTTPRequestEntityTooLarge(
+                max_size=MAX_WEBHOOK_BYTES, actual_size=size))
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _refuse(request: web.Request, provider: Provider, outcome: str, error: web.HTTPException) -> web.HTTPException:
@@ -45,21 +49,14 @@ def _refuse(request: web.Request, provider: Provider, outcome: str, error: web.H
     return error
 
 
-async def _accept(request: web.Request, provider: Provider, event_key: str, body: bytes) -> None:
-    """Stores the verified body, then ingests it; media downloads continue in the background."""
+async def _accept(request: web.Request, provider: Provider, event_key: str, body: bytes,
+                  events: list[InboundEvent]) -> None:
+    """Stores the verified body, then ingests its events; media downloads continue in the background.
+    If ingesting fails now, the stored event is retried by the background loop."""
     services: Services = request.app[services_key]
-    event_id = await services.inbound.store(provider, event_key, request.content_type, body)
-    counter = request.app[metrics_key].webhooks
-    if event_id is None:
-        counter.labels(provider.value, "duplicate").inc()
-        return
-    counter.labels(provider.value, "stored").inc()
-    try:
-        result = await services.inbound.process([event_id])
-    except Exception:  # stored: the retry loop will pick it up
-        log.exception("inbound event %s could not be processed now", event_id)
-        return
-    if result.with_media:
+    result = await services.inbound.accept(provider, event_key, request.content_type, body, events)
+    request.app[metrics_key].webhooks.labels(provider.value, "duplicate" if result is None else "stored").inc()
+    if result is not None and result.with_media:
         run_in_background(request.app, services.media.fetch(result.with_media))
 
 
@@ -68,16 +65,16 @@ async def _accept(request: web.Request, provider: Provider, event_key: str, body
 async def twilio_whatsapp(request: web.Request) -> web.Response:
     provider = Provider.WHATSAPP_TWILIO
     body = await _body(request, provider)
+    signature = request.headers.get("X-Twilio-Signature")
+    if not signature:
+        raise _refuse(request, provider, "missing_signature", web.HTTPUnauthorized(text="X-Twilio-Signature missing"))
     try:
         params = twilio.parse_form(body)
         key = twilio.account_key(params)
     except ValueError as exc:
         raise _refuse(request, provider, "malformed", web.HTTPBadRequest(text=f"malformed webhook: {exc}"))
     url = twilio_signature.public_url(request.app[settings_key].public_base_url, request.path_qs)
-    signature = request.headers.get("X-Twilio-Signature")
     tokens = await _twilio_tokens(request, key)
-    if not signature:
-        raise _refuse(request, provider, "missing_signature", web.HTTPUnauthorized(text="X-Twilio-Signature missing"))
     if not any(twilio_signature.is_valid(signature, url, params, token, raw_body=body) for token in tokens):
         raise _refuse(request, provider, "bad_signature", web.HTTPForbidden(text="signature does not match"))
     try:
@@ -87,7 +84,7 @@ async def twilio_whatsapp(request: web.Request) -> web.Response:
     fields = dict(params)
     event_key = ":".join((fields.get("MessageSid", ""), fields.get("MessageStatus") or "message",
                           fields.get("EventType", ""))) if events else hashlib.sha256(body).hexdigest()
-    await _accept(request, provider, event_key, body)
+    await _accept(request, provider, event_key, body, events)
     return web.Response(text=TWIML_EMPTY, content_type="text/xml")
 
 
@@ -119,30 +116,33 @@ def _meta_handler(provider: Provider, parse: Any, keys: Any) -> Any:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             payload = None
-        secrets = await _meta_secrets(request, provider, keys(payload) if isinstance(payload, dict) else [])
-        if not any(meta_signature.is_valid(header, body, secret) for secret in secrets):
+        if not await _meta_signed(request, provider, header, body,
+                                  keys(payload) if isinstance(payload, dict) else []):
             raise _refuse(request, provider, "bad_signature", web.HTTPForbidden(text="signature does not match"))
         try:
             if not isinstance(payload, dict):
                 raise ValueError("body is not a JSON object")
-            parse(payload)
+            events = parse(payload)
         except ValueError as exc:
             raise _refuse(request, provider, "malformed", web.HTTPBadRequest(text=f"malformed webhook: {exc}"))
-        await _accept(request, provider, hashlib.sha256(body).hexdigest(), body)
+        await _accept(request, provider, hashlib.sha256(body).hexdigest(), body, events)
         return web.json_response({"status": "ok"})
 
     return handle
 
 
-async def _meta_secrets(request: web.Request, provider: Provider, account_keys: Iterable[str]) -> list[str]:
-    """App secrets to try: each addressed account's own `appSecret`, then the app's META_APP_SECRET."""
-    found: list[str] = []
+async def _meta_signed(request: web.Request, provider: Provider, header: str, body: bytes,
+                       account_keys: Iterable[str]) -> bool:
+    """Signed with the app's META_APP_SECRET, or with an addressed account's own `appSecret`."""
+    default = request.app[settings_key].meta_app_secret
+    if default and meta_signature.is_valid(header, body, default.reveal()):
+        return True
     for key in dict.fromkeys(account_keys):
         credentials = await request.app[services_key].connections.credentials_for(provider, key)
-        if credentials and credentials.get("appSecret"):
-            found.append(credentials["appSecret"])
-    default = request.app[settings_key].meta_app_secret
-    return found + ([default.reveal()] if default else [])
+        if credentials and credentials.get("appSecret") and meta_signature.is_valid(
+                header, body, credentials["appSecret"]):
+            return True
+    return False
 
 
 def _whatsapp_keys(payload: dict[str, Any]) -> list[str]:

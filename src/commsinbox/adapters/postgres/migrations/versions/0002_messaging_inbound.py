@@ -175,12 +175,15 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=True),
     sa.Column('checksum', sa.String(length=64), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('retry_after', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['team_id', 'message_id'], ['communication_messages.team_id', 'communication_messages.id'], name='fk_attachments_message', ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_message_attachments_team_id_teams'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message_attachments')),
     sa.UniqueConstraint('message_id', 'position', name=op.f('uq_message_attachments_message_id_position'))
     )
+    op.create_index('ix_attachments_due', 'message_attachments', ['team_id', 'retry_after'], unique=False, postgresql_where=sa.text('storage_path IS NULL'))
 
     for table in (*SYSTEM_TABLES, *TEAM_TABLES):
         for statement in rls.grant_ddl(APP_ROLE, table):
@@ -196,6 +199,7 @@ def downgrade() -> None:
         for statement in rls.drop_tenant_table_ddl(table):
             op.execute(statement)
     op.drop_table('keyring_canaries')
+    op.drop_index('ix_attachments_due', table_name='message_attachments', postgresql_where=sa.text('storage_path IS NULL'))
     op.drop_table('message_attachments')
     op.drop_index('ix_messages_thread_sent', table_name='communication_messages')
     op.drop_table('communication_messages')

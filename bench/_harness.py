@@ -1,0 +1,97 @@
+"""Shared benchmark harness: an embedded (or DATABASE_URL) PostgreSQL, a live `commsinbox serve` subprocess,
+a signed-in owner with a team, and latency statistics. Benchmarks print figures; they never pass or fail."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+META_APP_SECRET = "0123456789abcdef0123456789abcdef"
+KEYRING = "bench-1:" + base64.b64encode(b"b" * 32).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@attrs.frozen
+class Server:
+    url: str
+    owner_url: str  # the schema owner's libpq URL (for raw SQL and checks)
+    token: str
+    team_id: str
+    env: dict[str, str]
+
+
+def _call(url: str, path: str, payload: Any, token: str | None = None, team: str | None = None) -> Any:
+    request = urllib.request.Request(f"{url}/trpc/{path}", data=json.dumps({"json": payload}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if team:
+        request.add_header("x-team-id", team)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["result"]["data"]["json"]
+
+
+@contextlib.contextmanager
+def live_server(**extra_env: str) -> Iterator[Server]:
+    data = Path(tempfile.mkdtemp(prefix="commsinbox-bench-"))
+    data.chmod(0o755)
+    port = free_port()
+    env = {**os.environ, "COMMSINBOX_DATA_DIR": str(data), "META_APP_SECRET": META_APP_SECRET,
+           "CREDENTIALS_ENCRYPTION_KEYS": KEYRING, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+           "LOG_LEVEL": "WARNING", **extra_env}
+    created = subprocess.run([BIN / "commsinbox", "create-user", "--email", "bench@example.com", "--password",
+                              "bench password!", "--team", "Bench"], env=env, capture_output=True, text=True,
+                             check=True)
+    team_id = json.loads(created.stdout)["teamId"]
+    command = [str(BIN / "commsinbox"), "serve", "--port", str(port)]
+    if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/serve.svg: py-spy records the server
+        command = [str(BIN / "py-spy"), "record", "-d", "25", "-f", "raw", "-o", os.environ["BENCH_PROFILE"], "--", *command]
+    process = subprocess.Popen(command, env=env,
+                               stdout=subprocess.DEVNULL, stderr=open(data / "serve.log", "w"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{url}/health/db", timeout=1):
+                    break
+            time.sleep(0.2)
+        token = _call(url, "auth.login", {"email": "bench@example.com", "password": "bench password!"})["token"]
+        owner = os.environ.get("DATABASE_URL") or f"postgresql://postgres:@/postgres?host={data / 'pg'}"
+        yield Server(url, owner, token, team_id, env)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def connect_account(server: Server, provider: str, external_id: str, credentials: dict[str, str]) -> str:
+    return _call(server.url, "communications.accounts.connect", {
+        "provider": provider, "displayName": "Bench", "externalId": external_id, "credentials": credentials,
+        "verify": False}, server.token, server.team_id)["id"]
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    quantiles = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
+    return {"p50": quantiles[49], "p95": quantiles[94], "p99": quantiles[98], "max": ordered[-1]}
