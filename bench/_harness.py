@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -39,6 +40,21 @@ class Server:
     token: str
     team_id: str
     env: dict[str, str]
+    pid: int
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by the server, by PostgreSQL (all its processes) and by this client."""
+        server = psutil.Process(self.pid)
+        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] and "postgres" in p.info["name"]]
+        def used(processes: list[psutil.Process]) -> float:
+            total = 0.0
+            for process in processes:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+            return round(total, 2)
+        return {"server": used([server, *server.children(recursive=True)]), "postgres": used(postgres),
+                "client": used([psutil.Process()])}
 
 
 def _call(url: str, path: str, payload: Any, token: str | None = None, team: str | None = None) -> Any:
@@ -64,7 +80,7 @@ def live_server(**extra_env: str) -> Iterator[Server]:
                               "bench password!", "--team", "Bench"], env=env, capture_output=True, text=True,
                              check=True)
     team_id = json.loads(created.stdout)["teamId"]
-    command = [str(BIN / "commsinbox"), "serve", "--port", str(port)]
+    command = [str(BIN / "commsinbox"), "serve", "--port", str(port), "--workers", os.environ.get("BENCH_WORKERS", "1")]
     if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/serve.svg: py-spy records the server
         command = [str(BIN / "py-spy"), "record", "-d", "25", "-f", "raw", "-o", os.environ["BENCH_PROFILE"], "--", *command]
     process = subprocess.Popen(command, env=env,
@@ -78,7 +94,7 @@ def live_server(**extra_env: str) -> Iterator[Server]:
             time.sleep(0.2)
         token = _call(url, "auth.login", {"email": "bench@example.com", "password": "bench password!"})["token"]
         owner = os.environ.get("DATABASE_URL") or f"postgresql://postgres:@/postgres?host={data / 'pg'}"
-        yield Server(url, owner, token, team_id, env)
+        yield Server(url, owner, token, team_id, env, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=60)

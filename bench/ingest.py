@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 import uuid
 
@@ -99,6 +100,15 @@ async def count_messages(owner_url: str, account: str) -> tuple[int, int]:
         return total, distinct
 
 
+async def table_stats(owner_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(owner_url) as conn:
+        rows = await (await conn.execute(
+            "SELECT relname, seq_scan, seq_tup_read, idx_scan, n_tup_ins, n_tup_upd FROM pg_stat_user_tables "
+            "ORDER BY seq_tup_read DESC LIMIT 12")).fetchall()
+    for row in rows:
+        print(row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10000)
@@ -112,8 +122,12 @@ def main() -> None:
         messages = [(f"wamid.bench.{uuid.uuid4().hex}", f"1555{i % args.contacts:07d}") for i in range(args.messages)]
         bodies = [webhook(messages[i:i + args.batch]) for i in range(0, len(messages), args.batch)]
         replays = bodies[: int(len(bodies) * args.duplicates)]
+        before = server.cpu_seconds()
         elapsed, latencies, statuses = asyncio.run(drive(server.url, bodies + replays, args.concurrency))
+        after = server.cpu_seconds()
         total, distinct = asyncio.run(count_messages(server.owner_url, account))
+        if os.environ.get("BENCH_TABLE_STATS"):
+            asyncio.run(table_stats(server.owner_url))
         app_rate = args.messages / elapsed
         raw = asyncio.run(raw_rate(server.owner_url, server.team_id, account, min(args.messages, 20000),
                                    args.concurrency))
@@ -123,6 +137,7 @@ def main() -> None:
         "seconds": round(elapsed, 2), "messages_per_second": round(app_rate),
         "request_latency_ms": {k: round(v, 1) for k, v in percentiles(latencies).items()},
         "stored": total, "duplicates": total - distinct, "lost": args.messages - distinct,
+        "cpu_seconds_during_run": {k: round(after[k] - before[k], 1) for k in after},
         "raw_postgres_messages_per_second": round(raw), "ratio_to_raw": round(app_rate / raw, 2),
     }
     print(json.dumps(figures, indent=2))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import signal
 import sys
 from typing import Any
 
@@ -20,13 +22,37 @@ def _print(payload: dict[str, Any]) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    _print({"status": "starting", "url": f"http://{args.host}:{args.port}", "embedded": settings.database_url is None,
+            "workers": args.workers})
+    if args.workers == 1:
+        _serve_one(settings, args.host, args.port, None, reuse_port=False)
+        return 0
+    owner = owner_url(settings)  # start the embedded server and migrate once, before the workers fork
+    migrate.upgrade(owner)
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_serve_one, args=(settings, args.host, args.port, owner), daemon=True)
+               for _ in range(args.workers)]
+    for worker in workers:
+        worker.start()
+
+    def stop(signum: int, frame: object) -> None:
+        for worker in workers:
+            worker.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+    return max((w.exitcode or 0 for w in workers), default=0)
+
+
+def _serve_one(settings: Settings, host: str, port: int, owner: str | None, *, reuse_port: bool = True) -> None:
     from aiohttp import web
 
     from .web.app import create_app
 
-    _print({"status": "starting", "url": f"http://{args.host}:{args.port}", "embedded": settings.database_url is None})
-    web.run_app(create_app(settings), host=args.host, port=args.port, print=None, access_log=None)
-    return 0
+    web.run_app(create_app(settings, owner=owner), host=host, port=port, print=None, access_log=None,
+                reuse_port=reuse_port or None)
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -71,6 +97,8 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="API, webhooks and health; embedded PostgreSQL without DATABASE_URL")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
+                       help="server processes sharing the port (SO_REUSEPORT); one per core is a good start")
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="create or upgrade the schema (idempotent)").set_defaults(run=_migrate)
     user = commands.add_parser("create-user", help="create a user, and join or create a team")

@@ -61,3 +61,15 @@ def test_a_bad_setting_stops_start_up_naming_the_variable_not_the_value() -> Non
     assert result.returncode == 2
     assert "QUIET_HOURS_DEFAULT" in result.stderr and "HH:MM-HH:MM" in result.stderr
     assert "secretish" not in result.stderr + result.stdout
+
+
+def test_the_migrations_build_exactly_the_declared_schema(fresh_database: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    migrate.upgrade(fresh_database)
+    engine = sa.create_engine(fresh_database, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    engine.dispose()
+    assert differences == []

@@ -19,8 +19,10 @@ def sqlalchemy_url(url: str) -> str:
 def app_engine(url: str, *, set_role: bool, pool_size: int = 10) -> AsyncEngine:
     """An engine for the application. With `set_role`, every connection switches to the application role
     (for an owner URL); without, the URL must already log in as a role without BYPASSRLS."""
+    # JIT compilation pays off for long analytical queries; for these short statements over unnest() arrays
+    # (whose size the planner cannot see) it only burns CPU, so it is off for the application's sessions.
     engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
-                                 pool_pre_ping=True)
+                                 pool_pre_ping=True, connect_args={"options": "-c jit=off"})
     if set_role:
         @sa.event.listens_for(engine.sync_engine, "connect")
         def _switch_role(dbapi_connection: Any, _record: Any) -> None:

@@ -80,10 +80,10 @@ class PostgresAccountRepository(_Scoped):
 
 
 _FIND_BY_IDENTITIES = sa.text("""
-    SELECT i.kind, i.value, c.* FROM contact_identities i
+    SELECT i.kind, i.value, c.*
+    FROM unnest(CAST(:kinds AS text[]), CAST(:values AS text[])) AS wanted(kind, value)
+    JOIN contact_identities i ON i.team_id = :team AND i.kind = wanted.kind AND i.value = wanted.value
     JOIN contacts c ON c.team_id = i.team_id AND c.id = i.contact_id
-    WHERE i.team_id = :team AND (i.kind, i.value) IN (SELECT * FROM unnest(CAST(:kinds AS text[]),
-                                                                           CAST(:values AS text[])))
     """).columns(sa.column("kind", sa.Text), sa.column("value", sa.Text), *contacts.c)  # typed: ids come back as str
 
 

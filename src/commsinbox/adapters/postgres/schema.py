@@ -18,7 +18,11 @@ Stamp = sa.DateTime(timezone=True)
 Money = sa.Numeric(18, 4)
 
 
-def _team_id() -> sa.Column[str]:
+def _team_id(*, references_team: bool = True) -> sa.Column[str]:
+    """`references_team=False` for high-volume child rows: their composite key to a parent already pins the
+    team, and a foreign key to `teams` on every insert would make concurrent writers share a lock on one row."""
+    if not references_team:
+        return sa.Column("team_id", Id, nullable=False)
     return sa.Column("team_id", Id, sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=False)
 
 
@@ -176,7 +180,7 @@ contacts = sa.Table(
 
 contact_identities = sa.Table(
     "contact_identities", metadata,
-    _team_id(),
+    _team_id(references_team=False),
     sa.Column("kind", sa.Text, nullable=False),  # phone | wa_id | igsid
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("contact_id", Id, nullable=False),
@@ -188,7 +192,7 @@ contact_identities = sa.Table(
 communication_threads = sa.Table(
     "communication_threads", metadata,
     sa.Column("id", Id, primary_key=True),
-    _team_id(),
+    _team_id(references_team=False),
     sa.Column("account_id", Id, nullable=False),
     sa.Column("contact_id", Id, nullable=False),
     sa.Column("channel", sa.Text, nullable=False),
@@ -203,6 +207,7 @@ communication_threads = sa.Table(
     sa.ForeignKeyConstraint(["team_id", "contact_id"], ["contacts.team_id", "contacts.id"],
                             name="fk_threads_contact", ondelete="CASCADE"),
     sa.Index("ix_threads_team_last_message", "team_id", sa.text("last_message_at DESC"), sa.text("id DESC")),
+    sa.Index("ix_threads_account_contact", "account_id", "contact_id", sa.text("created_at DESC")),
     # one active thread per account + contact; resolved ones are history
     sa.Index("uq_threads_active", "account_id", "contact_id", unique=True,
              postgresql_where=sa.text("status <> 'resolved'")),
@@ -211,7 +216,7 @@ communication_threads = sa.Table(
 communication_messages = sa.Table(
     "communication_messages", metadata,
     sa.Column("id", Id, primary_key=True),
-    _team_id(),
+    _team_id(references_team=False),
     sa.Column("thread_id", Id, nullable=False),
     sa.Column("account_id", Id, nullable=False),
     sa.Column("provider_message_id", sa.Text, nullable=False),
@@ -237,7 +242,7 @@ communication_messages = sa.Table(
 message_attachments = sa.Table(
     "message_attachments", metadata,
     sa.Column("id", Id, primary_key=True),
-    _team_id(),
+    _team_id(references_team=False),
     sa.Column("message_id", Id, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
@@ -260,7 +265,7 @@ message_attachments = sa.Table(
 message_status_events = sa.Table(
     "message_status_events", metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    _team_id(),
+    _team_id(references_team=False),
     sa.Column("account_id", Id, nullable=False),
     sa.Column("provider_message_id", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
@@ -268,13 +273,15 @@ message_status_events = sa.Table(
     sa.Column("error_code", sa.Text),
     sa.Column("error_title", sa.Text),
     sa.UniqueConstraint("account_id", "provider_message_id", "status"),
+    sa.ForeignKeyConstraint(["team_id", "account_id"], ["communication_accounts.team_id", "communication_accounts.id"],
+                            name="fk_status_events_account", ondelete="CASCADE"),
 )
 
 # Domain events written in the same transaction as the change, for automations and live updates.
 outbox = sa.Table(
     "outbox", metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    _team_id(),
+    _team_id(references_team=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("payload", JSONB, nullable=False),
     sa.Column("occurred_at", Stamp, nullable=False),

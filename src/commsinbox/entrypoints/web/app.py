@@ -52,15 +52,17 @@ async def health_db(request: web.Request) -> web.Response:
     return web.json_response({"status": "unavailable"}, status=503)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> web.Application:
-    """The app; with no `services`, PostgreSQL services are opened on start-up and closed on clean-up."""
+def create_app(settings: Settings, services: Services | None = None, *, owner: str | None = None
+               ) -> web.Application:
+    """The app; with no `services`, PostgreSQL services are opened on start-up and closed on clean-up (on the
+    database `owner` has already migrated, if given)."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[access_log])
     app[settings_key] = settings
     if services is not None:
         app[services_key] = services
     else:
         async def database(app: web.Application) -> AsyncIterator[None]:
-            async with postgres_services(settings) as opened:
+            async with postgres_services(settings, owner=owner, migrate_first=owner is None) as opened:
                 app[services_key] = opened
                 yield
 

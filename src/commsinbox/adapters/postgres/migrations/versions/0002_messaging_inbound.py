@@ -82,7 +82,7 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('error_code', sa.Text(), nullable=True),
     sa.Column('error_title', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_message_status_events_team_id_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id', 'account_id'], ['communication_accounts.team_id', 'communication_accounts.id'], name='fk_status_events_account', ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message_status_events')),
     sa.UniqueConstraint('account_id', 'provider_message_id', 'status', name=op.f('uq_message_status_events_account_id_provider_message_id_status'))
     )
@@ -93,7 +93,6 @@ def upgrade() -> None:
     sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_outbox_team_id_teams'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
@@ -123,10 +122,10 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['team_id', 'account_id'], ['communication_accounts.team_id', 'communication_accounts.id'], name='fk_threads_account', ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['team_id', 'contact_id'], ['contacts.team_id', 'contacts.id'], name='fk_threads_contact', ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_communication_threads_team_id_teams'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_communication_threads')),
     sa.UniqueConstraint('team_id', 'id', name=op.f('uq_communication_threads_team_id_id'))
     )
+    op.create_index('ix_threads_account_contact', 'communication_threads', ['account_id', 'contact_id', sa.literal_column('created_at DESC')], unique=False)
     op.create_index('ix_threads_team_last_message', 'communication_threads', ['team_id', sa.literal_column('last_message_at DESC'), sa.literal_column('id DESC')], unique=False)
     op.create_index('uq_threads_active', 'communication_threads', ['account_id', 'contact_id'], unique=True, postgresql_where=sa.text("status <> 'resolved'"))
     op.create_table('contact_identities',
@@ -135,7 +134,6 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.Column('contact_id', sa.UUID(as_uuid=False), nullable=False),
     sa.ForeignKeyConstraint(['team_id', 'contact_id'], ['contacts.team_id', 'contacts.id'], name='fk_contact_identities_contact', ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_contact_identities_team_id_teams'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('team_id', 'kind', 'value', name=op.f('pk_contact_identities'))
     )
     op.create_table('communication_messages',
@@ -157,7 +155,6 @@ def upgrade() -> None:
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['team_id', 'thread_id'], ['communication_threads.team_id', 'communication_threads.id'], name='fk_messages_thread', ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_communication_messages_team_id_teams'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_communication_messages')),
     sa.UniqueConstraint('account_id', 'provider_message_id', name=op.f('uq_communication_messages_account_id_provider_message_id')),
     sa.UniqueConstraint('team_id', 'id', name=op.f('uq_communication_messages_team_id_id'))
@@ -179,7 +176,6 @@ def upgrade() -> None:
     sa.Column('retry_after', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['team_id', 'message_id'], ['communication_messages.team_id', 'communication_messages.id'], name='fk_attachments_message', ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_message_attachments_team_id_teams'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message_attachments')),
     sa.UniqueConstraint('message_id', 'position', name=op.f('uq_message_attachments_message_id_position'))
     )
@@ -205,6 +201,7 @@ def downgrade() -> None:
     op.drop_table('communication_messages')
     op.drop_table('contact_identities')
     op.drop_index('uq_threads_active', table_name='communication_threads', postgresql_where=sa.text("status <> 'resolved'"))
+    op.drop_index('ix_threads_account_contact', table_name='communication_threads')
     op.drop_index('ix_threads_team_last_message', table_name='communication_threads')
     op.drop_table('communication_threads')
     op.drop_index('ix_contacts_team_phone', table_name='contacts')
