@@ -1,0 +1,125 @@
+"""The product against the provider simulator over real HTTP: accounts connected with credentials checked at the
+provider, inbound messages delivered as signed webhooks, media downloaded from the provider."""
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from aiohttp import ClientSession, web
+from aiohttp.test_utils import TestClient, TestServer
+
+from commsinbox.adapters.providers.simulator import SimulatorState, create_simulator_app
+from commsinbox.entrypoints.container import Services, postgres_services
+from commsinbox.entrypoints.web.app import create_app
+from commsinbox.entrypoints.web.background import drain
+from tests.conftest import FAST_HASHER, make_team, settings_for
+from tests.support.api import Api
+from tests.support.factories import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@attrs.define
+class World:
+    api: Api
+    sim: TestClient
+    services: Services
+    app: web.Application
+
+    async def sim_post(self, path: str, body: dict[str, Any]) -> Any:
+        response = await self.sim.post(path, json=body)
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+@pytest.fixture
+async def world(pg_owner_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    port = free_port()
+    state = SimulatorState()
+    sim = TestClient(TestServer(create_simulator_app(state)))
+    await sim.start_server()
+    sim_url = str(sim.make_url("")).rstrip("/")
+    state.target = f"http://127.0.0.1:{port}"
+    settings = settings_for(tmp_path, pg_owner_url, PUBLIC_BASE_URL=state.target, TWILIO_API_BASE_URL=sim_url,
+                            META_GRAPH_BASE_URL=sim_url)
+    async with postgres_services(settings, owner=pg_owner_url, migrate_first=False, hasher=FAST_HASHER) as services:
+        app = create_app(settings, services)
+        client = TestClient(TestServer(app, port=port))
+        await client.start_server()
+        member = await make_team(services)
+        api = await Api(client).login(member.email, PASSWORD)
+        yield World(api.as_(api.token, member.team_id), sim, services, app)
+        await drain(app)
+        for account in (await api.as_(api.token, member.team_id).query("communications.accounts.list")).data:
+            await api.as_(api.token, member.team_id).mutate("communications.accounts.remove", {"id": account["id"]})
+        await client.close()
+    await sim.close()
+
+
+async def test_accounts_are_checked_at_the_provider_and_never_show_their_credentials(world: World) -> None:
+    meta = await world.sim_post("/_sim/accounts", {"provider": "whatsapp-meta"})
+    twilio = await world.sim_post("/_sim/accounts", {"provider": "whatsapp-twilio", "senders": ["+14155238886"]})
+    ig = await world.sim_post("/_sim/accounts", {"provider": "instagram-meta"})
+    connected = [(await world.api.mutate("communications.accounts.connect", body)) for body in (
+        {"provider": "whatsapp-meta", "displayName": "Shop WA", "externalId": meta["phoneNumberId"],
+         "credentials": {"accessToken": meta["accessToken"], "appSecret": meta["appSecret"]}},
+        {"provider": "whatsapp-twilio", "displayName": "Shop Twilio", "externalId": "whatsapp:+14155238886",
+         "credentials": {"accountSid": twilio["accountSid"], "authToken": twilio["authToken"]}},
+        {"provider": "instagram-meta", "displayName": "Shop IG", "externalId": ig["igId"],
+         "credentials": {"accessToken": ig["accessToken"], "appSecret": ig["appSecret"]}})]
+    assert [(r.status, r.data["status"]) for r in connected] == [(200, "active")] * 3
+    assert connected[1].data["externalId"] == "+14155238886"
+    listed = (await world.api.query("communications.accounts.list")).body
+    for secret in (meta["accessToken"], meta["appSecret"], twilio["authToken"], ig["accessToken"]):
+        assert secret not in str(listed)
+
+    refused = await world.api.mutate("communications.accounts.connect", {
+        "provider": "whatsapp-meta", "displayName": "Wrong", "externalId": "999000111",
+        "credentials": {"accessToken": "EAA-not-the-token"}})
+    assert (refused.code, refused.error["data"]["fields"][0]["path"]) == ("BAD_REQUEST", "credentials")
+    duplicate = await world.api.mutate("communications.accounts.connect", {
+        "provider": "whatsapp-meta", "displayName": "Again", "externalId": meta["phoneNumberId"],
+        "credentials": {"accessToken": meta["accessToken"]}})
+    assert duplicate.code == "CONFLICT"
+
+    account_id = connected[0].data["id"]
+    bad_rotation = await world.api.mutate("communications.accounts.rotateCredentials", {
+        "id": account_id, "credentials": {"accessToken": "EAA-wrong"}})
+    assert bad_rotation.code == "BAD_REQUEST"
+    assert (await world.api.mutate("communications.accounts.verify", {"id": account_id})).data["status"] == "active"
+    assert (await world.api.mutate("communications.accounts.remove", {"id": account_id})).data == {"ok": True}
+    assert (await world.api.query("communications.accounts.get", {"id": account_id})).code == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("provider", ["whatsapp-meta", "whatsapp-twilio", "instagram-meta"])
+async def test_a_simulated_customer_message_with_media_lands_in_the_inbox(world: World, provider: str) -> None:
+    key = {"whatsapp-meta": "phoneNumberId", "instagram-meta": "igId"}.get(provider)
+    sim_account = await world.sim_post("/_sim/accounts", {"provider": provider, "senders": ["+14155238886"]})
+    credentials = ({"accountSid": sim_account["accountSid"], "authToken": sim_account["authToken"]}
+                   if key is None else {"accessToken": sim_account["accessToken"], "appSecret": sim_account["appSecret"]})
+    external_id = "+14155238886" if key is None else sim_account[key]
+    connected = await world.api.mutate("communications.accounts.connect", {
+        "provider": provider, "displayName": "Shop", "externalId": external_id, "credentials": credentials})
+    assert connected.status == 200, connected.body
+    media = await world.sim_post("/_sim/media", {"contentBase64": "aGVsbG8gcGljdHVyZQ==", "contentType": "image/jpeg",
+                                                 **({"accountSid": sim_account["accountSid"]} if key is None else {})})
+    sent = await world.sim_post("/_sim/inbound", {"provider": provider, "to": external_id, "media": [media["id"]]})
+    assert sent["httpStatus"] == 200, sent
+    await drain(world.app)
+    async with world.services.uows.for_team(world.api.team_id) as uow:  # type: ignore[arg-type]
+        account = (await uow.accounts.list())[0]
+        message = await uow.messages.by_provider_id(account.id, sent["messageIds"][0])
+        assert message is not None and message.direction.value == "in"
+        attachments = await uow.messages.attachments(message.id)
+    assert [(a.size, a.content_type, a.error) for a in attachments] == [(13, "image/jpeg", None)]
+    assert await world.services.storage.get(attachments[0].storage_path or "") == b"hello picture"
