@@ -277,7 +277,7 @@ async def test_events_for_an_account_not_connected_yet_are_kept_and_replayed(inb
 async def test_a_failure_while_processing_is_retried_from_the_store(inbox: Inbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     key = new_key()
     await inbox.connect(Provider.WHATSAPP_META, key)
-    async def broken(self: IngestService, batch: Any, routes: Any = None) -> Any:
+    async def broken(self: IngestService, *args: Any) -> Any:
         raise ConnectionError("database went away")
 
     original = IngestService.ingest

@@ -1,4 +1,5 @@
-"""`commsinbox serve | migrate | create-user`. Each command prints one JSON object on stdout."""
+"""`commsinbox serve | migrate | create-user | keys rotate | simulator`. Each command prints one JSON object on
+stdout."""
 from __future__ import annotations
 
 import argparse

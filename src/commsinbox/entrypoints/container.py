@@ -1,4 +1,4 @@
-"""The composition root shared by `serve`, `worker`, the CLI, tests and library users."""
+"""The composition root shared by `serve`, the other CLI commands, tests and library users."""
 from __future__ import annotations
 
 import asyncio

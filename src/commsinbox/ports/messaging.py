@@ -84,10 +84,6 @@ class MessageRepository(Protocol):
 
     async def by_provider_id(self, account_id: AccountId, provider_message_id: str) -> Message | None: ...
 
-    async def existing(self, account_id: AccountId, provider_message_ids: list[str]) -> set[str]:
-        """Which of these provider ids are stored already."""
-        ...
-
     async def add_many(self, messages: list[Message]) -> set[str]:
         """Inserts those not stored yet; returns the provider ids actually inserted (duplicates are no-ops)."""
         ...

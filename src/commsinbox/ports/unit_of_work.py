@@ -53,6 +53,7 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     vault: VaultRepository
     settings: TeamSettingsRepository
     accounts: AccountRepository
+    raw_events: InboundEventStore  # system table: lets ingestion mark its raw event done in the same transaction
     contacts: ContactRepository
     threads: ThreadRepository
     messages: MessageRepository

@@ -160,11 +160,6 @@ class MemoryMessageRepository(_Scoped):
         return next(self.tx.find("communication_messages", lambda m: (any_team or m.team_id == self.team_id) and
                                  m.account_id == account_id and m.provider_message_id == provider_message_id), None)
 
-    async def existing(self, account_id: str, provider_message_ids: list[str]) -> set[str]:
-        wanted = set(provider_message_ids)
-        return {m.provider_message_id for m in self.tx.rows("communication_messages").values()
-                if m.account_id == account_id and m.provider_message_id in wanted}
-
     async def add_many(self, messages: list[Message]) -> set[str]:
         return {m.provider_message_id for m in messages if await self.add(m)}
 

@@ -69,6 +69,7 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.vault = MemoryVaultRepository(tx, team)
         self.settings = MemoryTeamSettingsRepository(tx, team)
         self.accounts = MemoryAccountRepository(tx, team)
+        self.raw_events = MemoryInboundEventStore(tx)
         self.contacts = MemoryContactRepository(tx, team)
         self.threads = MemoryThreadRepository(tx, team)
         self.messages = MemoryMessageRepository(tx, team)

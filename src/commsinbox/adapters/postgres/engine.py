@@ -21,8 +21,10 @@ def app_engine(url: str, *, set_role: bool, pool_size: int = 10) -> AsyncEngine:
     (for an owner URL); without, the URL must already log in as a role without BYPASSRLS."""
     # JIT compilation pays off for long analytical queries; for these short statements over unnest() arrays
     # (whose size the planner cannot see) it only burns CPU, so it is off for the application's sessions.
+    # No pre-ping (a round trip per checkout): a connection the server dropped fails its statement, SQLAlchemy
+    # discards it, and the unit of work's caller sees the error (webhooks are retried from the stored event).
     engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
-                                 pool_pre_ping=True, connect_args={"options": "-c jit=off"})
+                                 pool_recycle=1800, connect_args={"options": "-c jit=off"})
     if set_role:
         @sa.event.listens_for(engine.sync_engine, "connect")
         def _switch_role(dbapi_connection: Any, _record: Any) -> None:

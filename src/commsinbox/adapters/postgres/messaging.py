@@ -192,15 +192,6 @@ class PostgresMessageRepository(_Scoped):
             index_elements=["account_id", "provider_message_id"]).returning(communication_messages.c.id)
         return (await self.conn.execute(statement)).first() is not None
 
-    async def existing(self, account_id: str, provider_message_ids: list[str]) -> set[str]:
-        if not provider_message_ids:
-            return set()
-        c = communication_messages.c
-        rows = await self.conn.execute(sa.select(c.provider_message_id).where(
-            c.account_id == account_id, c.provider_message_id == sa.any_(
-                sa.bindparam("ids", sorted(set(provider_message_ids)), type_=ARRAY(sa.Text)))))
-        return {r.provider_message_id for r in rows}
-
     async def add_many(self, messages: list[Message]) -> set[str]:
         if not messages:
             return set()

@@ -91,6 +91,7 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.vault = PostgresVaultRepository(conn, team)
         self.settings = PostgresTeamSettingsRepository(conn, team)
         self.accounts = PostgresAccountRepository(conn, team)
+        self.raw_events = PostgresInboundEventStore(conn)
         self.contacts = PostgresContactRepository(conn, team)
         self.threads = PostgresThreadRepository(conn, team)
         self.messages = PostgresMessageRepository(conn, team)

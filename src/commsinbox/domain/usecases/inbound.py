@@ -41,7 +41,7 @@ class InboundProcessor:
                 return None
             routes = {key: await uow.routes.find(*key) for key in keys}
             await uow.commit()
-        return await self._finish(event_id, 1, lambda: self.ingest.ingest(events, routes))
+        return await self._finish(event_id, 1, lambda: self.ingest.ingest(events, routes, event_id))
 
     async def _finish(self, event_id: int, attempt: int,
                       work: Callable[[], Awaitable[IngestResult]]) -> IngestResult:
@@ -52,9 +52,10 @@ class InboundProcessor:
         except Exception as exc:  # noqa: BLE001 — anything that goes wrong is kept on the event for a retry
             state, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
             log.warning("inbound event %s failed", event_id, extra={"error": error, "attempt": attempt})
-        async with self.uows.for_accounts() as uow:
-            await uow.inbound.finish(event_id, state, error, list(result.unrouted))
-            await uow.commit()
+        if not result.finished:
+            async with self.uows.for_accounts() as uow:
+                await uow.inbound.finish(event_id, state, error, list(result.unrouted))
+                await uow.commit()
         if result.unrouted:
             log.info("inbound event %s names accounts not connected yet", event_id,
                      extra={"accounts": list(result.unrouted)})
@@ -82,4 +83,4 @@ class InboundProcessor:
 
     async def _one(self, event: RawEvent) -> IngestResult:
         events = self.parsers.parser(event.provider).parse(event.body, event.content_type, event.received_at)
-        return await self.ingest.ingest(events)
+        return await self.ingest.ingest(events, raw_event=event.id)

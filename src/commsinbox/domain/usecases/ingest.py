@@ -33,6 +33,7 @@ class IngestResult:
     new_messages: tuple[tuple[str, MessageId], ...] = ()  # (team id, message id) of messages first seen now
     with_media: tuple[tuple[str, MessageId], ...] = ()  # those of them that carry media to download
     unrouted: tuple[str, ...] = ()  # account keys no connected account answers to
+    finished: bool = False  # the raw event was marked done in the ingesting transaction
 
 
 def route_key(event: InboundEvent) -> tuple[Provider, str]:
@@ -53,23 +54,27 @@ class IngestService:
     ids: IdGenerator
 
     async def ingest(self, batch: Sequence[InboundEvent],
-                     routes: Mapping[tuple[Provider, str], Route | None] | None = None) -> IngestResult:
-        """Applies a batch; `routes` (account key → team and account) is looked up unless the caller has it."""
+                     routes: Mapping[tuple[Provider, str], Route | None] | None = None,
+                     raw_event: int | None = None) -> IngestResult:
+        """Applies a batch; `routes` (account key → team and account) is looked up unless the caller has it.
+        When the whole batch goes to one team, `raw_event` is marked done in that same transaction."""
         if routes is None:
             async with self.uows.for_accounts() as system:
                 routes = {key: await system.routes.find(*key) for key in sorted({route_key(e) for e in batch})}
         new: list[tuple[str, MessageId]] = []
         with_media: list[tuple[str, MessageId]] = []
-        for key, group in itertools.groupby(sorted((e for e in batch if routes[route_key(e)]), key=route_key),
-                                            key=route_key):
-            route = routes[key]
+        groups = [(routes[key], list(group)) for key, group in itertools.groupby(
+            sorted((e for e in batch if routes[route_key(e)]), key=route_key), key=route_key)]
+        one_team = len({route.team_id for route, _ in groups if route}) == 1 and all(routes.values())
+        for route, group in groups:
             assert route is not None
-            created, media = await self._ingest_for(route, list(group))
+            created, media = await self._ingest_for(route, group, raw_event if one_team else None)
             new += [(route.team_id, m) for m in created]
             with_media += [(route.team_id, m) for m in media]
-        return IngestResult(tuple(new), tuple(with_media), tuple(k for (_, k), r in routes.items() if r is None))
+        return IngestResult(tuple(new), tuple(with_media), tuple(k for (_, k), r in routes.items() if r is None),
+                            finished=one_team and raw_event is not None)
 
-    async def _ingest_for(self, route: Route, batch: list[InboundEvent]
+    async def _ingest_for(self, route: Route, batch: list[InboundEvent], raw_event: int | None
                           ) -> tuple[list[MessageId], list[MessageId]]:
         for attempt in range(ATTEMPTS):
             try:
@@ -79,6 +84,8 @@ class IngestService:
                     for event in batch:
                         if not isinstance(event, InboundMessage):
                             await self._apply(uow, route.account_id, event)
+                    if raw_event is not None:
+                        await uow.raw_events.finish(raw_event, "done")
                     await uow.commit()
                 return created
             except Conflict:
@@ -104,8 +111,8 @@ class IngestService:
                         ) -> tuple[list[MessageId], list[MessageId]]:
         """A whole batch of messages in a handful of statements: known ids skipped, contacts and threads
         resolved or created once each, messages inserted together (a concurrent duplicate is a no-op)."""
-        known = await uow.messages.existing(account_id, [m.provider_message_id for m in batch])
-        fresh = list({m.provider_message_id: m for m in batch if m.provider_message_id not in known}.values())
+        # one per provider id; those stored already are skipped by the insert itself (ON CONFLICT DO NOTHING)
+        fresh = list({m.provider_message_id: m for m in batch}.values())
         if not fresh:
             return [], []
         now = self.clock.now()

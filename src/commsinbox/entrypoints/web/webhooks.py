@@ -1,5 +1,6 @@
-"""Provider webhooks: verify, store the raw body durably, answer, then ingest (a failure is retried from the
-store). Bad signature → 401/403 and nothing stored; a verified but malformed body → 400, nothing ingested."""
+"""Provider webhooks: verify, store the raw body durably, ingest it in the same request (a failure is kept on the
+stored event and retried by the background loop), answer, then download media in the background.
+Missing or bad signature → 401/403 and nothing stored; a verified but malformed body → 400, nothing stored."""
 from __future__ import annotations
 
 import hashlib
