@@ -227,7 +227,7 @@ class InboundDriver:
 
     async def connect(self, provider: Provider) -> None:
         account = await self.services.connections.connect(self.member.actor, Connect(
-            provider.value, f"Shop on {provider.value}", self.key(provider), CREDENTIALS[provider], verify=False))
+            provider.value, f"Shop on {provider.value}", self.key(provider), CREDENTIALS[provider]))
         self.accounts[provider] = account.id
         await drain(self.client.app)  # type: ignore[arg-type]
 

@@ -72,7 +72,7 @@ class Inbox:
             credentials = {"wabaId": external_id.removeprefix("waba:"), **credentials}
             external_id = f"pn-{uuid.uuid4().hex[:12]}"
         account = await self.services.connections.connect(self.member.actor, Connect(
-            provider.value, "Shop", external_id, {**defaults, **credentials}, verify=False))
+            provider.value, "Shop", external_id, {**defaults, **credentials}))
         self.connected.append(account.id)
         return account.id
 
@@ -353,3 +353,21 @@ async def test_a_failed_media_download_is_retried_by_the_sweep(inbox: Inbox, gat
     assert await inbox.services.media.sweep() >= 1
     [stored] = await inbox.rows(schema.message_attachments)
     assert (stored.size, stored.error, stored.retry_after, stored.attempts) == (10, None, None, 2)
+
+
+async def test_an_accounts_own_secret_vouches_only_for_its_own_events(inbox: Inbox) -> None:
+    own_key, other_key = new_key(), new_key()
+    await inbox.connect(Provider.WHATSAPP_META, own_key, appSecret="a" * 32)
+    victim = await make_team(inbox.services)  # another team's account, same provider
+    await inbox.services.connections.connect(victim.actor, Connect(
+        "whatsapp-meta", "Victim", other_key, {"accessToken": "EAAG-victim"}))
+    mine, planted = f"wamid.{uuid.uuid4().hex}", f"wamid.{uuid.uuid4().hex}"
+    body = text_payload(own_key, mine)
+    body["entry"].append(text_payload(other_key, planted)["entry"][0])
+    assert (await post_meta(inbox.client, META_PATHS["whatsapp_cloud"], body, secret="a" * 32)).status == 200
+    assert [r.provider_message_id for r in await inbox.rows(schema.communication_messages)] == [mine]
+    async with inbox.services.uows.for_team(victim.team_id) as uow:
+        account = (await uow.accounts.list())[0]
+        assert await uow.messages.by_provider_id(account.id, planted) is None
+        await uow.accounts.remove(account.id)
+        await uow.commit()

@@ -16,10 +16,15 @@ from ..domain.policies.delivery import Reported
 
 
 class AccountRepository(Protocol):
-    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
-        """Adds the account and its webhook routes: its external id (`Conflict` when any team has connected it
-        already) and shared ones such as its WhatsApp Business Account for template events, which stay with the
-        first account that named them."""
+    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None, *,
+                  routed: bool = True) -> None:
+        """Adds the account (`Conflict` when any team has connected its external id already) and, if `routed`,
+        its webhook routes (see `route`)."""
+        ...
+
+    async def route(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
+        """Routes webhooks to the account: its external id, and shared keys such as its WhatsApp Business
+        Account for template events, which stay with the first account that named them. Idempotent."""
         ...
 
     async def get(self, id: str) -> CommunicationAccount | None: ...

@@ -30,15 +30,24 @@ class _Scoped:
 
 
 class MemoryAccountRepository(_Scoped):
-    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
+    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None, *,
+                  routed: bool = True) -> None:
         self._check(account, "communication_accounts")
-        own = (account.provider.value, account.external_id)
-        if own in self.tx.rows("account_routes"):
+        if any(a.provider == account.provider and a.external_id == account.external_id
+               for a in self.tx.rows("communication_accounts").values()):
             raise Conflict(f"{account.provider.value} account {account.external_id} is already connected")
         self.tx.put("communication_accounts", (account.id,), account)
-        for key in [own, *((account.provider.value, k) for k in extra_routes or [])]:
-            if key not in self.tx.rows("account_routes"):  # shared routes: the first account keeps them
-                self.tx.put("account_routes", key, Route(account.team_id, account.id))
+        self.tx.put("account_routes", (account.provider.value, account.external_id),
+                    _RouteRow(Route(account.team_id, account.id), active=False))  # listed before it is routed
+        if routed:
+            await self.route(account, extra_routes)
+
+    async def route(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
+        route = Route(account.team_id, account.id)
+        self.tx.put("account_routes", (account.provider.value, account.external_id), _RouteRow(route, True))
+        for key in extra_routes or []:
+            if (account.provider.value, key) not in self.tx.rows("account_routes"):  # shared: the first keeps it
+                self.tx.put("account_routes", (account.provider.value, key), _RouteRow(route, True))
 
     async def get(self, id: str) -> CommunicationAccount | None:
         row = self.tx.rows("communication_accounts").get((id,))
@@ -57,8 +66,8 @@ class MemoryAccountRepository(_Scoped):
         account = await self.get(id)
         if account is None:
             return False
-        for key, route in list(self.tx.rows("account_routes").items()):
-            if route.account_id == id:
+        for key, row in list(self.tx.rows("account_routes").items()):
+            if row.route.account_id == id:
                 self.tx.pop("account_routes", key)
         return self.tx.pop("communication_accounts", (id,))
 
@@ -245,16 +254,23 @@ class MemoryRouteRepository:
     tx: Transaction
 
     async def find(self, provider: Provider, external_id: str) -> Route | None:
-        return self.tx.rows("account_routes").get((provider.value, external_id))
+        row = self.tx.rows("account_routes").get((provider.value, external_id))
+        return row.route if row is not None and row.active else None
 
     async def accounts(self) -> list[Route]:
-        return list(dict.fromkeys(self.tx.rows("account_routes").values()))
+        return list(dict.fromkeys(row.route for row in self.tx.rows("account_routes").values()))
 
     async def add(self, provider: Provider, external_id: str, route: Route) -> None:
-        self.tx.put("account_routes", (provider.value, external_id), route)
+        self.tx.put("account_routes", (provider.value, external_id), _RouteRow(route, True))
 
     async def remove(self, provider: Provider, external_id: str) -> None:
         self.tx.pop("account_routes", (provider.value, external_id))
+
+
+@attrs.define
+class _RouteRow:
+    route: Route
+    active: bool
 
 
 @attrs.define

@@ -18,20 +18,21 @@ def sqlalchemy_url(url: str) -> str:
 
 def app_engine(url: str, *, set_role: bool, pool_size: int = 10) -> AsyncEngine:
     """An engine for the application. With `set_role`, every connection switches to the application role
-    (for an owner URL); without, the URL must already log in as a role without BYPASSRLS."""
-    # JIT compilation pays off for long analytical queries; for these short statements over unnest() arrays
-    # (whose size the planner cannot see) it only burns CPU, so it is off for the application's sessions.
-    # No pre-ping (a round trip per checkout): a connection the server dropped fails its statement, SQLAlchemy
-    # discards it, and the unit of work's caller sees the error (webhooks are retried from the stored event).
+    (for an owner URL); without, the URL must already log in as a role without BYPASSRLS. Statement parameters
+    (message text, phone numbers) are kept out of error messages and logs."""
     engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
-                                 pool_recycle=1800, connect_args={"options": "-c jit=off"})
-    if set_role:
-        @sa.event.listens_for(engine.sync_engine, "connect")
-        def _switch_role(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
+                                 pool_pre_ping=True, hide_parameters=True)
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _session_settings(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if set_role:
             cursor.execute(f"SET ROLE {APP_ROLE}")
-            cursor.close()
-            dbapi_connection.commit()
+        # JIT pays off for long analytical queries; for these short statements over unnest() arrays (whose size
+        # the planner cannot see) it only burns CPU. A plain SET also works through transaction poolers.
+        cursor.execute("SET jit = off")
+        cursor.close()
+        dbapi_connection.commit()
 
     return engine
 

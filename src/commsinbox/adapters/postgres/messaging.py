@@ -42,14 +42,26 @@ class _Scoped:
 class PostgresAccountRepository(_Scoped):
     """Adding or removing an account also adds or removes its webhook route, in the same transaction."""
 
-    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
+    async def add(self, account: CommunicationAccount, extra_routes: list[str] | None = None, *,
+                  routed: bool = True) -> None:
         what = f"{account.provider.value} account {account.external_id}"
         await _write(self.conn, communication_accounts.insert().values(m.account_values(account)), what)
         route = {"provider": account.provider.value, "team_id": account.team_id, "account_id": account.id}
-        await _write(self.conn, account_routes.insert().values({**route, "external_id": account.external_id}), what)
-        if extra_routes:  # shared routes (e.g. a WhatsApp Business Account): the first account keeps them
-            await self.conn.execute(insert(account_routes).values([{**route, "external_id": key}
-                                                                   for key in extra_routes]).on_conflict_do_nothing())
+        await _write(self.conn, account_routes.insert().values(  # listed for operators even before it is routed
+            {**route, "external_id": account.external_id, "active": False}), what)
+        if routed:
+            await self.route(account, extra_routes)
+
+    async def route(self, account: CommunicationAccount, extra_routes: list[str] | None = None) -> None:
+        # shared keys (a WhatsApp Business Account) stay with the first account that named them
+        r = account_routes.c
+        await self.conn.execute(account_routes.update().where(
+            r.provider == account.provider.value, r.external_id == account.external_id,
+            r.account_id == account.id).values(active=True))
+        if extra_routes:
+            route = {"provider": account.provider.value, "team_id": account.team_id, "account_id": account.id}
+            await self.conn.execute(insert(account_routes).values([
+                {**route, "external_id": key, "active": True} for key in extra_routes]).on_conflict_do_nothing())
 
     async def get(self, id: str) -> CommunicationAccount | None:
         row = (await self.conn.execute(self._mine().where(communication_accounts.c.id == id))).first()
@@ -181,9 +193,11 @@ class PostgresThreadRepository(_Scoped):
 
     async def update_many(self, threads: list[Thread]) -> None:
         if threads:
-            await self.conn.execute(*update_rows(communication_threads, "id", [
+            statement, params = update_rows(communication_threads, "id", [
                 {"id": x.id, "status": x.status.value, "last_message_at": x.last_message_at,
-                 "last_inbound_at": x.last_inbound_at} for x in threads], scope=("team_id", self.team_id)))
+                 "last_inbound_at": x.last_inbound_at} for x in threads], scope=("team_id", self.team_id),
+                only_forward=("last_message_at", "last_inbound_at"))
+            await _write(self.conn, statement, "active thread", params)
 
 
 class PostgresMessageRepository(_Scoped):
@@ -293,7 +307,8 @@ class PostgresRouteRepository:
 
     async def find(self, provider: Provider, external_id: str) -> Route | None:
         row = (await self.conn.execute(sa.select(account_routes.c.team_id, account_routes.c.account_id).where(
-            account_routes.c.provider == provider.value, account_routes.c.external_id == external_id))).first()
+            account_routes.c.provider == provider.value, account_routes.c.external_id == external_id,
+            account_routes.c.active))).first()
         return Route(row.team_id, row.account_id) if row else None
 
     async def accounts(self) -> list[Route]:

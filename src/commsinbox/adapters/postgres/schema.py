@@ -161,6 +161,7 @@ account_routes = sa.Table(
     sa.Column("external_id", sa.Text, nullable=False),
     sa.Column("team_id", Id, sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
     sa.Column("account_id", Id, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),  # false until verified
     sa.PrimaryKeyConstraint("provider", "external_id"),
 )
 

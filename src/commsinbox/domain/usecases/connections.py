@@ -63,14 +63,19 @@ class ConnectionService:
                                        values.non_empty(cmd.display_name, "displayName"), status,
                                        self.clock.now(), settings=dict(cmd.settings))
         account.credentials_sealed = self._seal(account, credentials)
-        extra_routes = [waba_key(credentials["wabaId"])] if credentials.get("wabaId") else []
+        verified = account.status is AccountStatus.ACTIVE
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            await uow.accounts.add(account, extra_routes)
+            # webhooks reach an account only once its credentials proved it belongs to the team
+            await uow.accounts.add(account, _shared_routes(credentials), routed=verified)
             await uow.commit()
-        await self.inbound.replay_unrouted(provider, external_id)  # events that came before the account
-        if credentials.get("wabaId"):
-            await self.inbound.replay_unrouted(provider, waba_key(credentials["wabaId"]))
+        if verified:
+            await self._replay(account, credentials)
         return account
+
+    async def _replay(self, account: CommunicationAccount, credentials: dict[str, Any]) -> None:
+        """Ingests the stored events that named the account before it could receive them."""
+        for key in (account.external_id, *_shared_routes(credentials)):
+            await self.inbound.replay_unrouted(account.provider, key)
 
     async def list(self, actor: Actor) -> list[CommunicationAccount]:
         actor.require(Permission.ACCOUNTS_READ)
@@ -94,13 +99,18 @@ class ConnectionService:
         actor.require(Permission.ACCOUNTS_MANAGE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             account = await _account(uow, id)
+        credentials = self.credentials(account)
         try:
-            account.status = await self._check(account.provider, account.external_id, self.credentials(account))
+            account.status = await self._check(account.provider, account.external_id, credentials)
         except InvalidInput:
             account.status = AccountStatus.ERROR
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             await uow.accounts.update(account)
+            if account.status is AccountStatus.ACTIVE:
+                await uow.accounts.route(account, _shared_routes(credentials))
             await uow.commit()
+        if account.status is AccountStatus.ACTIVE:
+            await self._replay(account, credentials)
         return account
 
     async def rotate_credentials(self, actor: Actor, id: str, credentials: dict[str, Any]) -> CommunicationAccount:
@@ -112,7 +122,9 @@ class ConnectionService:
         account.credentials_sealed = self._seal(account, fresh)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             await uow.accounts.update(account)
+            await uow.accounts.route(account, _shared_routes(fresh))  # checked: webhooks may reach it now
             await uow.commit()
+        await self._replay(account, fresh)
         return account
 
     async def credentials_for(self, provider: Provider, external_id: str) -> dict[str, Any] | None:
@@ -143,6 +155,10 @@ class ConnectionService:
         except CredentialsRejected as exc:
             raise InvalidInput.single("credentials", f"the provider refused them: {exc}") from None
         return AccountStatus.ACTIVE
+
+
+def _shared_routes(credentials: dict[str, Any]) -> list[str]:
+    return [waba_key(credentials["wabaId"])] if credentials.get("wabaId") else []
 
 
 def _provider(name: str) -> Provider:

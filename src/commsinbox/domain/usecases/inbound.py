@@ -19,6 +19,7 @@ from .ingest import IngestResult, IngestService, route_key
 
 log = logging.getLogger("commsinbox.inbound")
 MAX_ATTEMPTS = 10
+CHUNK = 100  # events claimed per transaction
 SETTLE = dt.timedelta(seconds=30)  # a retry leaves a just-stored event to the request that stored it
 
 
@@ -68,7 +69,7 @@ class InboundProcessor:
         with_media: list[tuple[str, MessageId]] = []
         before = None if ids is not None else self.clock.now() - SETTLE
         async with self.uows.for_accounts() as uow:
-            claimed = await uow.inbound.claim(ids, received_before=before, max_attempts=MAX_ATTEMPTS)
+            claimed = await uow.inbound.claim(ids, limit=CHUNK, received_before=before, max_attempts=MAX_ATTEMPTS)
             await uow.commit()
         for event in claimed:
             result = await self._finish(event.id, event.attempts, lambda event=event: self._one(event))  # type: ignore[misc]
@@ -77,9 +78,16 @@ class InboundProcessor:
         return IngestResult(tuple(new), tuple(with_media))
 
     async def replay_unrouted(self, provider: Provider, account_key: str) -> IngestResult:
+        """Every stored event that named this account before it was connected, in chunks."""
         async with self.uows.for_accounts() as uow:
             ids = await uow.inbound.unrouted(provider, account_key)
-        return await self.process(ids) if ids else IngestResult()
+        new: list[tuple[str, MessageId]] = []
+        with_media: list[tuple[str, MessageId]] = []
+        for start in range(0, len(ids), CHUNK):
+            result = await self.process(ids[start:start + CHUNK])
+            new += result.new_messages
+            with_media += result.with_media
+        return IngestResult(tuple(new), tuple(with_media))
 
     async def _one(self, event: RawEvent) -> IngestResult:
         events = self.parsers.parser(event.provider).parse(event.body, event.content_type, event.received_at)

@@ -65,7 +65,7 @@ class IngestService:
         with_media: list[tuple[str, MessageId]] = []
         groups = [(routes[key], list(group)) for key, group in itertools.groupby(
             sorted((e for e in batch if routes[route_key(e)]), key=route_key), key=route_key)]
-        one_team = len({route.team_id for route, _ in groups if route}) == 1 and all(routes.values())
+        one_team = len(groups) == 1 and all(routes.values())  # one transaction will hold everything
         for route, group in groups:
             assert route is not None
             created, media = await self._ingest_for(route, group, raw_event if one_team else None)
@@ -91,7 +91,7 @@ class IngestService:
             except Conflict:
                 if attempt == ATTEMPTS - 1:
                     raise
-        return [], []
+        raise AssertionError("unreachable")
 
     async def _apply(self, uow: TeamUnitOfWork, account_id: AccountId, event: InboundEvent) -> None:
         if isinstance(event, StatusUpdate):

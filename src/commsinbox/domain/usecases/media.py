@@ -73,6 +73,7 @@ class MediaService:
             access = accesses[message.account_id]
             if access is None or not _downloadable(attachment):
                 attachment.retry_after = None
+                attachment.error = attachment.error or ("the account was removed" if access is None else None)
             else:
                 await self._one(team_id, message.thread_id, attachment, access)
             async with self.uows.for_team(TeamId(team_id)) as uow:
@@ -89,17 +90,22 @@ class MediaService:
         except MediaTooLarge as exc:
             attachment.error, attachment.retry_after = f"not downloaded: {exc}", None
             return
-        except ProviderError as exc:
-            again = exc.transient and attachment.attempts < MAX_ATTEMPTS
+        except Exception as exc:  # noqa: BLE001 — a provider, storage or network failure: try again later
+            again = (not isinstance(exc, ProviderError) or exc.transient) and attachment.attempts < MAX_ATTEMPTS
             attachment.error = f"download failed{' (will retry)' if again else ''}: {exc}"
             attachment.retry_after = self.clock.now() + FIRST_RETRY * 2 ** (attachment.attempts - 1) if again else None
             log.warning("media download failed", extra={"attachment": attachment.id, "error": str(exc)})
             return
         attachment.content_type = media.content_type or attachment.content_type
+        key = attachment_key(team_id, thread_id, attachment)
+        try:
+            await self.storage.put(key, media.data, attachment.content_type or "application/octet-stream")
+        except Exception as exc:  # noqa: BLE001 — storage unavailable: keep the attachment due for a retry
+            attachment.error = f"download failed (will retry): storage: {type(exc).__name__}"
+            attachment.retry_after = self.clock.now() + FIRST_RETRY * 2 ** (attachment.attempts - 1)
+            return
         attachment.size = len(media.data)
         attachment.checksum = hashlib.sha256(media.data).hexdigest()
-        key = attachment_key(team_id, thread_id, attachment)
-        await self.storage.put(key, media.data, attachment.content_type or "application/octet-stream")
         attachment.storage_path, attachment.error, attachment.retry_after = key, None, None
 
 

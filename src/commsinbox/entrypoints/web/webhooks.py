@@ -18,6 +18,7 @@ from ...adapters.providers.twilio_whatsapp import signature as twilio_signature
 from ...adapters.providers.twilio_whatsapp import webhook as twilio
 from ...domain.model.channels import Provider
 from ...domain.model.inbound import InboundEvent
+from ...domain.usecases.ingest import route_key
 from ..container import Services
 from .background import run_in_background
 from .keys import services_key, settings_key
@@ -117,8 +118,8 @@ def _meta_handler(provider: Provider, parse: Any, keys: Any) -> Any:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             payload = None
-        if not await _meta_signed(request, provider, header, body,
-                                  keys(payload) if isinstance(payload, dict) else []):
+        signer = await _meta_signer(request, provider, header, body, keys(payload) if isinstance(payload, dict) else [])
+        if signer is None:
             raise _refuse(request, provider, "bad_signature", web.HTTPForbidden(text="signature does not match"))
         try:
             if not isinstance(payload, dict):
@@ -126,24 +127,34 @@ def _meta_handler(provider: Provider, parse: Any, keys: Any) -> Any:
             events = parse(payload)
         except ValueError as exc:
             raise _refuse(request, provider, "malformed", web.HTTPBadRequest(text=f"malformed webhook: {exc}"))
+        if signer:  # an account's own secret vouches for that account's events only, never another team's
+            foreign = [e for e in events if route_key(e)[1] != signer]
+            if foreign:
+                log.warning("webhook signed by one account carried events for others; those were dropped",
+                            extra={"provider": provider.value, "dropped": len(foreign)})
+            events = [e for e in events if route_key(e)[1] == signer]
         await _accept(request, provider, hashlib.sha256(body).hexdigest(), body, events)
         return web.json_response({"status": "ok"})
 
     return handle
 
 
-async def _meta_signed(request: web.Request, provider: Provider, header: str, body: bytes,
-                       account_keys: Iterable[str]) -> bool:
-    """Signed with the app's META_APP_SECRET, or with an addressed account's own `appSecret`."""
+MAX_ACCOUNT_SECRETS = 5  # account secrets tried for one unverified body: bounds the work a stranger can cause
+
+
+async def _meta_signer(request: web.Request, provider: Provider, header: str, body: bytes,
+                       account_keys: Iterable[str]) -> str | None:
+    """Who signed: "" for the app's META_APP_SECRET, an account key for that account's own `appSecret`, or
+    None when nobody we know did."""
     default = request.app[settings_key].meta_app_secret
     if default and meta_signature.is_valid(header, body, default.reveal()):
-        return True
-    for key in dict.fromkeys(account_keys):
+        return ""
+    for key in list(dict.fromkeys(account_keys))[:MAX_ACCOUNT_SECRETS]:
         credentials = await request.app[services_key].connections.credentials_for(provider, key)
         if credentials and credentials.get("appSecret") and meta_signature.is_valid(
                 header, body, credentials["appSecret"]):
-            return True
-    return False
+            return key
+    return None
 
 
 def _whatsapp_keys(payload: dict[str, Any]) -> list[str]:

@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('team_id', sa.UUID(as_uuid=False), nullable=False),
     sa.Column('account_id', sa.UUID(as_uuid=False), nullable=False),
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_account_routes_team_id_teams'), ondelete='CASCADE'),
+    sa.Column('active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.PrimaryKeyConstraint('provider', 'external_id', name=op.f('pk_account_routes'))
     )
     op.create_table('communication_accounts',
