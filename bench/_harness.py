@@ -41,6 +41,7 @@ class Server:
     team_id: str
     env: dict[str, str]
     pid: int
+    simulator: str  # the provider simulator the server checks credentials against
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by the server, by PostgreSQL (all its processes) and by this client."""
@@ -72,10 +73,14 @@ def _call(url: str, path: str, payload: Any, token: str | None = None, team: str
 def live_server(**extra_env: str) -> Iterator[Server]:
     data = Path(tempfile.mkdtemp(prefix="commsinbox-bench-"))
     data.chmod(0o755)
-    port = free_port()
+    port, sim_port = free_port(), free_port()
     env = {**os.environ, "COMMSINBOX_DATA_DIR": str(data), "META_APP_SECRET": META_APP_SECRET,
            "CREDENTIALS_ENCRYPTION_KEYS": KEYRING, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+           "META_GRAPH_BASE_URL": f"http://127.0.0.1:{sim_port}", "TWILIO_API_BASE_URL": f"http://127.0.0.1:{sim_port}",
            "LOG_LEVEL": "WARNING", **extra_env}
+    simulator = subprocess.Popen([BIN / "commsinbox", "simulator", "--port", str(sim_port), "--target",
+                                  f"http://127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
     created = subprocess.run([BIN / "commsinbox", "create-user", "--email", "bench@example.com", "--password",
                               "bench password!", "--team", "Bench"], env=env, capture_output=True, text=True,
                              check=True)
@@ -94,17 +99,24 @@ def live_server(**extra_env: str) -> Iterator[Server]:
             time.sleep(0.2)
         token = _call(url, "auth.login", {"email": "bench@example.com", "password": "bench password!"})["token"]
         owner = os.environ.get("DATABASE_URL") or f"postgresql://postgres:@/postgres?host={data / 'pg'}"
-        yield Server(url, owner, token, team_id, env, process.pid)
+        yield Server(url, owner, token, team_id, env, process.pid, f"http://127.0.0.1:{sim_port}")
     finally:
         process.terminate()
         process.wait(timeout=60)
+        simulator.terminate()
+        simulator.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
 
 
-def connect_account(server: Server, provider: str, external_id: str, credentials: dict[str, str]) -> str:
+def connect_whatsapp(server: Server, phone_number_id: str) -> str:
+    """Registers the number at the simulator, then connects it (credentials checked there, as in production)."""
+    request = urllib.request.Request(f"{server.simulator}/_sim/accounts", data=json.dumps({
+        "provider": "whatsapp-meta", "phoneNumberId": phone_number_id, "accessToken": "bench-token"}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
     return _call(server.url, "communications.accounts.connect", {
-        "provider": provider, "displayName": "Bench", "externalId": external_id, "credentials": credentials,
-        "verify": False}, server.token, server.team_id)["id"]
+        "provider": "whatsapp-meta", "displayName": "Bench", "externalId": phone_number_id,
+        "credentials": {"accessToken": "bench-token"}}, server.token, server.team_id)["id"]
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

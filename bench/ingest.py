@@ -16,7 +16,7 @@ import uuid
 import aiohttp
 import psycopg
 
-from _harness import META_APP_SECRET, connect_account, live_server, percentiles
+from _harness import META_APP_SECRET, connect_whatsapp, live_server, percentiles
 from commsinbox.adapters.providers.meta_signature import sign
 
 PHONE_NUMBER_ID = "106540352242922"
@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of webhooks delivered twice")
     args = parser.parse_args()
     with live_server() as server:
-        account = connect_account(server, "whatsapp-meta", PHONE_NUMBER_ID, {"accessToken": "bench"})
+        account = connect_whatsapp(server, PHONE_NUMBER_ID)
         messages = [(f"wamid.bench.{uuid.uuid4().hex}", f"1555{i % args.contacts:07d}") for i in range(args.messages)]
         bodies = [webhook(messages[i:i + args.batch]) for i in range(0, len(messages), args.batch)]
         replays = bodies[: int(len(bodies) * args.duplicates)]
