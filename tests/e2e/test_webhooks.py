@@ -282,13 +282,13 @@ async def test_a_failure_while_processing_is_retried_from_the_store(inbox: Inbox
 
     original = IngestService.ingest
     monkeypatch.setattr(IngestService, "ingest", broken)
+    monkeypatch.setattr("commsinbox.domain.usecases.inbound.FIRST_RETRY", dt.timedelta(0))  # due again at once
     wamid = f"wamid.{uuid.uuid4().hex}"
     assert (await post_meta(inbox.client, META_PATHS["whatsapp_cloud"], text_payload(key, wamid))).status == 200
     assert await inbox.rows(schema.communication_messages) == []
     [event] = [r for r in await _raw_events(inbox) if r.state == "failed"]
     assert "database went away" in event.last_error
     monkeypatch.setattr(IngestService, "ingest", original)
-    monkeypatch.setattr("commsinbox.domain.usecases.inbound.SETTLE", dt.timedelta(0))
     await inbox.services.inbound.process()
     assert [r.provider_message_id for r in await inbox.rows(schema.communication_messages)] == [wamid]
 
@@ -346,7 +346,8 @@ async def test_a_failed_media_download_is_retried_by_the_sweep(inbox: Inbox, gat
     assert (failed.storage_path, failed.attempts) == (None, 1) and "will retry" in failed.error
     assert failed.retry_after > failed.created_at
     async with inbox.services.uows.for_team(inbox.member.team_id) as uow:  # as if the delay had passed
-        [(attachment, _)] = await uow.messages.due_attachments(failed.retry_after)
+        [(attachment, _)] = await uow.messages.due_attachments(failed.retry_after, dt.timedelta(minutes=5))
+        assert await uow.messages.due_attachments(failed.retry_after, dt.timedelta(minutes=5)) == []  # leased
         attachment.retry_after = failed.created_at
         await uow.messages.update_attachment(attachment)
         await uow.commit()

@@ -107,8 +107,10 @@ class MessageRepository(Protocol):
 
     async def update_attachment(self, attachment: Attachment) -> None: ...
 
-    async def due_attachments(self, now: dt.datetime, limit: int = 50) -> list[tuple[Attachment, Message]]:
-        """Attachments not stored yet whose (next) download is due, with their messages."""
+    async def due_attachments(self, now: dt.datetime, lease: dt.timedelta, limit: int = 50
+                              ) -> list[tuple[Attachment, Message]]:
+        """Attachments not stored yet whose (next) download is due, with their messages; each is leased until
+        `now + lease` so that other processes' sweeps skip it."""
         ...
 
     async def record_status(self, account_id: AccountId, provider_message_id: str, report: Reported) -> bool:
@@ -156,19 +158,23 @@ class RouteRepository(Protocol):
 
 class InboundEventStore(Protocol):
     async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
-                    received_at: dt.datetime, *, claimed: bool = False) -> int | None:
+                    received_at: dt.datetime, *, lease: dt.timedelta, claimed: bool = False) -> int | None:
         """Keeps the raw event durably; None when the same event was stored before (a provider retry).
-        `claimed`: the caller processes it right away (its first attempt is counted)."""
+        It is not due for a retry before `received_at + lease` (the storing request processes it meanwhile);
+        `claimed`: that first attempt is counted."""
         ...
 
-    async def claim(self, ids: list[int] | None = None, *, limit: int = 100,
-                    received_before: dt.datetime | None = None, max_attempts: int = 10) -> list[RawEvent]:
-        """Counts an attempt on events to (re)process: the given ids, or else pending and failed ones received
-        before `received_before` with fewer than `max_attempts` attempts. Concurrent claimers skip each other."""
+    async def claim(self, ids: list[int] | None = None, *, now: dt.datetime, lease: dt.timedelta,
+                    limit: int = 100, max_attempts: int = 10) -> list[RawEvent]:
+        """Counts an attempt on events to (re)process: the given ids, or else pending and failed ones that are
+        due with fewer than `max_attempts` attempts; each is leased until `now + lease` so that concurrent
+        claimers (other processes) skip it."""
         ...
 
-    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None
-                     ) -> None: ...
+    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None,
+                     retry_at: dt.datetime | None = None) -> None:
+        """`retry_at`: when a failed event is due again (its backoff)."""
+        ...
 
     async def unrouted(self, provider: Provider, account_key: str) -> list[int]: ...
 

@@ -202,11 +202,18 @@ class MemoryMessageRepository(_Scoped):
         self._check(attachment, "message_attachments")
         self.tx.put("message_attachments", (attachment.id,), attachment)
 
-    async def due_attachments(self, now: dt.datetime, limit: int = 50) -> list[tuple[Attachment, Message]]:
+    async def due_attachments(self, now: dt.datetime, lease: dt.timedelta, limit: int = 50
+                              ) -> list[tuple[Attachment, Message]]:
         due = sorted(self.tx.find("message_attachments", lambda a: a.team_id == self.team_id and
                                   a.storage_path is None and a.retry_after is not None and a.retry_after <= now),
                      key=lambda a: a.retry_after)[:limit]
-        return [(a, message) for a in due if (message := await self.get(a.message_id)) is not None]
+        leased = []
+        for attachment in due:
+            attachment.retry_after = now + lease
+            self.tx.put("message_attachments", (attachment.id,), attachment)
+            if (message := await self.get(attachment.message_id)) is not None:
+                leased.append((attachment, message))
+        return leased
 
     async def record_status(self, account_id: str, provider_message_id: str, report: Reported) -> bool:
         key = (account_id, provider_message_id, report.status.value)
@@ -277,6 +284,7 @@ class _RouteRow:
 class _RawRow:
     event: RawEvent
     event_key: str
+    next_attempt_at: dt.datetime
     state: str = "pending"
     error: str | None = None
     account_keys: tuple[str, ...] = ()
@@ -287,30 +295,31 @@ class MemoryInboundEventStore:
     tx: Transaction
 
     async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
-                    received_at: dt.datetime, *, claimed: bool = False) -> int | None:
+                    received_at: dt.datetime, *, lease: dt.timedelta, claimed: bool = False) -> int | None:
         if any(r.event.provider is provider and r.event_key == event_key for r in self.tx.rows("inbound_events").values()):
             return None
         event = RawEvent(next(_ids), provider, content_type, body, received_at, 1 if claimed else 0)
-        self.tx.put("inbound_events", (event.id,), _RawRow(event, event_key))
+        self.tx.put("inbound_events", (event.id,), _RawRow(event, event_key, next_attempt_at=received_at + lease))
         return event.id
 
-    async def claim(self, ids: list[int] | None = None, *, limit: int = 100,
-                    received_before: dt.datetime | None = None, max_attempts: int = 10) -> list[RawEvent]:
+    async def claim(self, ids: list[int] | None = None, *, now: dt.datetime, lease: dt.timedelta,
+                    limit: int = 100, max_attempts: int = 10) -> list[RawEvent]:
         rows = [r for r in self.tx.rows("inbound_events").values() if (
             r.event.id in ids if ids is not None else r.state in ("pending", "failed")
-            and r.event.attempts < max_attempts and (received_before is None or r.event.received_at < received_before))]
+            and r.event.attempts < max_attempts and r.next_attempt_at <= now)]
         claimed = []
         for row in sorted(rows, key=lambda r: r.event.id)[:limit]:
             event = attrs.evolve(row.event, attempts=row.event.attempts + 1)
-            self.tx.put("inbound_events", (event.id,), attrs.evolve(row, event=event))
+            self.tx.put("inbound_events", (event.id,), attrs.evolve(row, event=event, next_attempt_at=now + lease))
             claimed.append(event)
         return claimed
 
-    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None
-                     ) -> None:
+    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None,
+                     retry_at: dt.datetime | None = None) -> None:
         row = self.tx.rows("inbound_events")[(id,)]
-        self.tx.put("inbound_events", (id,), attrs.evolve(row, state=state, error=error,
-                                                          account_keys=tuple(account_keys or ())))
+        self.tx.put("inbound_events", (id,), attrs.evolve(
+            row, state=state, error=error, account_keys=tuple(account_keys or ()),
+            next_attempt_at=retry_at or row.next_attempt_at))
 
     async def unrouted(self, provider: Provider, account_key: str) -> list[int]:
         return sorted(r.event.id for r in self.tx.rows("inbound_events").values()

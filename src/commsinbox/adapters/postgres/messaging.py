@@ -262,12 +262,18 @@ class PostgresMessageRepository(_Scoped):
             {k: values[k] for k in ("storage_path", "content_type", "size", "checksum", "error", "attempts",
                                     "retry_after")}))
 
-    async def due_attachments(self, now: dt.datetime, limit: int = 50) -> list[tuple[Attachment, Message]]:
+    async def due_attachments(self, now: dt.datetime, lease: dt.timedelta, limit: int = 50
+                              ) -> list[tuple[Attachment, Message]]:
         a, c = message_attachments.c, communication_messages.c
+        due = (sa.select(a.id).where(a.team_id == self.team_id, a.storage_path.is_(None), a.retry_after <= now)
+               .order_by(a.retry_after).limit(limit).with_for_update(skip_locked=True))
+        leased = (await self.conn.execute(message_attachments.update().where(a.id.in_(due.scalar_subquery()))
+                                          .values(retry_after=now + lease).returning(a.id))).scalars().all()
+        if not leased:
+            return []
         query = (sa.select(message_attachments, *[col.label(f"m_{col.name}") for col in communication_messages.c])
                  .join(communication_messages, sa.and_(c.team_id == a.team_id, c.id == a.message_id))
-                 .where(a.team_id == self.team_id, a.storage_path.is_(None), a.retry_after <= now)
-                 .order_by(a.retry_after).limit(limit))
+                 .where(a.team_id == self.team_id, a.id.in_(leased)))
         rows = list(await self.conn.execute(query))
         return [(m.row_to_attachment(r), m.row_to_message(_Prefixed(r, "m_"))) for r in rows]
 
@@ -330,30 +336,32 @@ class PostgresInboundEventStore:
     conn: AsyncConnection
 
     async def store(self, provider: Provider, event_key: str, content_type: str, body: bytes,
-                    received_at: dt.datetime, *, claimed: bool = False) -> int | None:
+                    received_at: dt.datetime, *, lease: dt.timedelta, claimed: bool = False) -> int | None:
         statement = insert(inbound_events).values(
             provider=provider.value, event_key=event_key, content_type=content_type, body=body,
-            received_at=received_at, state="pending", attempts=1 if claimed else 0).on_conflict_do_nothing().returning(inbound_events.c.id)
+            received_at=received_at, state="pending", attempts=1 if claimed else 0,
+            next_attempt_at=received_at + lease).on_conflict_do_nothing().returning(inbound_events.c.id)
         row = (await self.conn.execute(statement)).first()
         return row.id if row else None
 
-    async def claim(self, ids: list[int] | None = None, *, limit: int = 100,
-                    received_before: dt.datetime | None = None, max_attempts: int = 10) -> list[RawEvent]:
+    async def claim(self, ids: list[int] | None = None, *, now: dt.datetime, lease: dt.timedelta,
+                    limit: int = 100, max_attempts: int = 10) -> list[RawEvent]:
         c = inbound_events.c
         chosen = c.id.in_(ids) if ids is not None else sa.and_(
-            c.state.in_(("pending", "failed")), c.attempts < max_attempts,
-            c.received_at < received_before if received_before is not None else sa.true())
+            c.state.in_(("pending", "failed")), c.next_attempt_at <= now, c.attempts < max_attempts)
         locked = sa.select(c.id).where(chosen).order_by(c.id).limit(limit).with_for_update(skip_locked=True)
         rows = await self.conn.execute(inbound_events.update().where(c.id.in_(locked.scalar_subquery()))
-                                       .values(attempts=c.attempts + 1)
+                                       .values(attempts=c.attempts + 1, next_attempt_at=now + lease)
                                        .returning(c.id, c.provider, c.content_type, c.body, c.received_at, c.attempts))
         return sorted((RawEvent(r.id, Provider(r.provider), r.content_type, r.body, r.received_at, r.attempts)
                        for r in rows), key=lambda e: e.id)
 
-    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None
-                     ) -> None:
-        await self.conn.execute(inbound_events.update().where(inbound_events.c.id == id).values(
-            state=state, last_error=error, account_keys=account_keys or []))
+    async def finish(self, id: int, state: str, error: str | None = None, account_keys: list[str] | None = None,
+                     retry_at: dt.datetime | None = None) -> None:
+        values: dict[str, Any] = {"state": state, "last_error": error, "account_keys": account_keys or []}
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        await self.conn.execute(inbound_events.update().where(inbound_events.c.id == id).values(values))
 
     async def unrouted(self, provider: Provider, account_key: str) -> list[int]:
         c = inbound_events.c

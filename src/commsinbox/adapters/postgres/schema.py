@@ -301,10 +301,11 @@ inbound_events = sa.Table(
     sa.Column("received_at", Stamp, nullable=False),
     sa.Column("state", sa.Text, nullable=False),  # pending | done | unrouted | failed
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Stamp, nullable=False),  # a claim's lease, or the backoff after a failure
     sa.Column("last_error", sa.Text),
     sa.Column("account_keys", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.UniqueConstraint("provider", "event_key"),
-    sa.Index("ix_inbound_events_open", "state", "id", postgresql_where=sa.text("state <> 'done'")),
+    sa.Index("ix_inbound_events_due", "next_attempt_at", postgresql_where=sa.text("state IN ('pending', 'failed')")),
 )
 
 # One value sealed under each key ever used: start-up opens them all, so a missing or wrong key is a clear

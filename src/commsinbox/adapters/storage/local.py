@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from pathlib import Path
 
 import attrs
@@ -37,7 +38,7 @@ class LocalBlobStorage:
     def _write(path: Path, data: bytes) -> None:
         """Write to a temporary file, fsync, then rename: a reader never sees half a file."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # concurrent writers never share one
         with open(temporary, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -20,7 +20,12 @@ from .ingest import IngestResult, IngestService, route_key
 log = logging.getLogger("commsinbox.inbound")
 MAX_ATTEMPTS = 10
 CHUNK = 100  # events claimed per transaction
-SETTLE = dt.timedelta(seconds=30)  # a retry leaves a just-stored event to the request that stored it
+LEASE = dt.timedelta(seconds=60)  # how long a claim (or the storing request) has before others may retry
+FIRST_RETRY = dt.timedelta(seconds=30)  # then doubling: 30 s, 1, 2, 4 … min, ten attempts over about 8 h
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    return FIRST_RETRY * 2 ** max(attempts - 1, 0)
 
 
 @attrs.define
@@ -37,7 +42,7 @@ class InboundProcessor:
         keys = sorted({route_key(e) for e in events})
         async with self.uows.for_accounts() as uow:
             event_id = await uow.inbound.store(provider, event_key, content_type, body, self.clock.now(),
-                                               claimed=True)
+                                               lease=LEASE, claimed=True)
             if event_id is None:
                 return None
             routes = {key: await uow.routes.find(*key) for key in keys}
@@ -54,8 +59,9 @@ class InboundProcessor:
             state, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
             log.warning("inbound event %s failed", event_id, extra={"error": error, "attempt": attempt})
         if not result.finished:
+            retry_at = self.clock.now() + retry_delay(attempt) if state == "failed" else None
             async with self.uows.for_accounts() as uow:
-                await uow.inbound.finish(event_id, state, error, list(result.unrouted))
+                await uow.inbound.finish(event_id, state, error, list(result.unrouted), retry_at)
                 await uow.commit()
         if result.unrouted:
             log.info("inbound event %s names accounts not connected yet", event_id,
@@ -67,9 +73,9 @@ class InboundProcessor:
         event for a later retry, never lost."""
         new: list[tuple[str, MessageId]] = []
         with_media: list[tuple[str, MessageId]] = []
-        before = None if ids is not None else self.clock.now() - SETTLE
         async with self.uows.for_accounts() as uow:
-            claimed = await uow.inbound.claim(ids, limit=CHUNK, received_before=before, max_attempts=MAX_ATTEMPTS)
+            claimed = await uow.inbound.claim(ids, now=self.clock.now(), lease=LEASE, limit=CHUNK,
+                                              max_attempts=MAX_ATTEMPTS)
             await uow.commit()
         for event in claimed:
             result = await self._finish(event.id, event.attempts, lambda event=event: self._one(event))  # type: ignore[misc]

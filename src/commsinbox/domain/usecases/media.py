@@ -24,6 +24,7 @@ log = logging.getLogger("commsinbox.media")
 MAX_MEDIA_BYTES = 100 * 1024 * 1024  # WhatsApp's own ceiling for documents
 MAX_ATTEMPTS = 6
 FIRST_RETRY = dt.timedelta(seconds=30)  # then 1, 2, 4, 8 minutes
+LEASE = dt.timedelta(minutes=5)  # a sweep's claim on an attachment while it downloads
 
 
 def attachment_key(team_id: str, thread_id: str, attachment: Attachment) -> str:
@@ -58,7 +59,8 @@ class MediaService:
         stored = 0
         for team_id in teams:
             async with self.uows.for_team(TeamId(team_id)) as uow:
-                due = await uow.messages.due_attachments(self.clock.now())
+                due = await uow.messages.due_attachments(self.clock.now(), LEASE)
+                await uow.commit()
             stored += await self._download(team_id, due)
         return stored
 

@@ -43,12 +43,13 @@ def upgrade() -> None:
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('account_keys', postgresql.ARRAY(sa.Text()), server_default='{}', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_events')),
     sa.UniqueConstraint('provider', 'event_key', name=op.f('uq_inbound_events_provider_event_key'))
     )
-    op.create_index('ix_inbound_events_open', 'inbound_events', ['state', 'id'], unique=False, postgresql_where=sa.text("state <> 'done'"))
+    op.create_index('ix_inbound_events_due', 'inbound_events', ['next_attempt_at'], unique=False, postgresql_where=sa.text("state IN ('pending', 'failed')"))
     op.create_table('account_routes',
     sa.Column('provider', sa.Text(), nullable=False),
     sa.Column('external_id', sa.Text(), nullable=False),
@@ -212,5 +213,5 @@ def downgrade() -> None:
     op.drop_table('message_status_events')
     op.drop_table('communication_accounts')
     op.drop_table('account_routes')
-    op.drop_index('ix_inbound_events_open', table_name='inbound_events', postgresql_where=sa.text("state <> 'done'"))
+    op.drop_index('ix_inbound_events_due', table_name='inbound_events', postgresql_where=sa.text("state IN ('pending', 'failed')"))
     op.drop_table('inbound_events')
