@@ -45,7 +45,6 @@ async def messages_of(services: Services, member: Member) -> list:  # type: igno
 
 
 async def _contact_ids(uow) -> list[str]:  # type: ignore[no-untyped-def]
-    rows = uow.contacts  # the repositories do not list contacts; find them through the outbox events
     events = await uow.outbox.pending(1000)
     return sorted({p["contactId"] for _, kind, p in events if kind == "thread.opened"})
 

@@ -158,6 +158,13 @@ def _stop_leftover_postgres(pids: list[int]) -> None:
             os.kill(pid, signal.SIGQUIT)
 
 
+def _wait_for_postgres_to_stop(pgdata: Path, seconds: float = 60.0) -> None:
+    """Starting the next server on the same data directory waits for the previous one to be gone."""
+    deadline = time.monotonic() + seconds
+    while _postgres_pids(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("live")
@@ -167,6 +174,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     email = f"contract-{secrets.token_hex(4)}@example.com"
     password = f"contract-{secrets.token_urlsafe(12)}"
     created = _create_user(env, email, password, f"Contract team {secrets.token_hex(3)}")
+    _wait_for_postgres_to_stop(data_dir / "pg")  # create-user's embedded server shuts down as it exits
 
     stdout_path, stderr_path = data_dir / "serve.stdout", data_dir / "serve.stderr"
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from commsinbox.adapters.postgres import schema
 from commsinbox.adapters.providers.parsers import ProviderWebhookParsers
-from commsinbox.domain.model.channels import DeliveryStatus, Provider
+from commsinbox.domain.model.channels import Provider
 from commsinbox.domain.model.inbound import InboundMessage, MessageDeleted, StatusUpdate, TemplateStatusChanged
 from commsinbox.domain.usecases.connections import Connect
 from commsinbox.adapters.providers.twilio_whatsapp import signature as twilio_signature

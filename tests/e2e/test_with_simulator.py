@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from commsinbox.adapters.providers.simulator import SimulatorState, create_simulator_app

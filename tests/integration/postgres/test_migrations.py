@@ -9,7 +9,6 @@ import sys
 import pytest
 from alembic.script import ScriptDirectory
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from commsinbox.adapters.postgres import migrate, schema
 

@@ -19,14 +19,12 @@ from .repositories import (
 from .messaging import (
     MemoryAccountRepository,
     MemoryContactRepository,
-    MemoryInboundEventStore,
-    MemoryKeyringCanaries,
     MemoryMessageRepository,
     MemoryOutbox,
-    MemoryRouteRepository,
     MemoryThreadRepository,
 )
 from .store import MemoryDatabase, Transaction
+from .system import MemoryInboundEventStore, MemoryKeyringCanaries, MemoryRouteRepository
 
 
 class _MemoryUnitOfWork:

@@ -15,13 +15,11 @@ from . import mappers, schema
 from .messaging import (
     PostgresAccountRepository,
     PostgresContactRepository,
-    PostgresInboundEventStore,
-    PostgresKeyringCanaries,
     PostgresMessageRepository,
     PostgresOutbox,
-    PostgresRouteRepository,
     PostgresThreadRepository,
 )
+from .system import PostgresInboundEventStore, PostgresKeyringCanaries, PostgresRouteRepository
 from .repositories import (
     PostgresMembershipRepository,
     PostgresRecordRepository,
