@@ -187,3 +187,84 @@ async def test_x_team_id_must_be_a_uuid(api: Api, services: Services) -> None:
     member = await make_team(services)
     reply = await api.as_((await api.login(member.email, PASSWORD)).token, "team-1").query("core.team.get")
     assert (reply.code, reply.error["data"]["fields"][0]["path"]) == ("BAD_REQUEST", "x-team-id")
+
+
+def inbox_calls(record: dict[str, str]) -> dict[str, tuple[str, Any]]:
+    """One call per communications.threads/labels procedure, aimed at team B's thread and label."""
+    thread, label, user = record["thread"], record["label"], record["user"]
+    link = {"id": thread, "recordType": "client", "recordId": record["client"]}
+    return {
+        "communications.threads.list": ("query", {}),
+        "communications.threads.get": ("query", {"id": thread}),
+        "communications.threads.assign": ("mutation", {"id": thread, "userId": user}),
+        "communications.threads.unassign": ("mutation", {"id": thread}),
+        "communications.threads.setStatus": ("mutation", {"id": thread, "status": "resolved"}),
+        "communications.threads.markRead": ("mutation", {"id": thread}),
+        "communications.threads.link": ("mutation", link),
+        "communications.threads.unlink": ("mutation", link),
+        "communications.labels.list": ("query", None),
+        "communications.labels.create": ("mutation", {"name": "Planted"}),
+        "communications.labels.update": ("mutation", {"id": label, "name": "Changed"}),
+        "communications.labels.delete": ("mutation", {"id": label}),
+        "communications.labels.apply": ("mutation", {"id": label, "threadId": thread}),
+        "communications.labels.remove": ("mutation", {"id": label, "threadId": thread}),
+    }
+
+
+async def test_every_inbox_procedure_refuses_another_teams_data(api: Api, services: Services) -> None:
+    from tests.contracts.test_ingest import connect, text
+
+    b, record = await seed_team_b(api, services)
+    member_b = await services.access.resolve(record["user"], record["team"])  # type: ignore[arg-type]
+    await services.ingest.ingest([text(await connect(services, _member(member_b)))])
+    [thread] = (await b.query("communications.threads.list", {})).data["items"]
+    record["thread"] = thread["id"]
+    record["label"] = (await b.mutate("communications.labels.create", {"name": "Secret"})).data["id"]
+    member_a = await make_team(services)
+    a_token = (await api.login(member_a.email, PASSWORD)).token
+    calls = inbox_calls(record)
+    wanted = {p for p in PROCEDURES if p.startswith(("communications.threads.", "communications.labels."))}
+    assert set(calls) == wanted, "add new inbox procedures to the probe"
+    for path, (kind, payload) in calls.items():
+        foreign_team = api.as_(a_token, record["team"])
+        reply = await (foreign_team.query if kind == "query" else foreign_team.mutate)(path, payload)
+        assert reply.code == "NOT_FOUND", (path, reply.body)
+        if payload and any(v in payload.values() for v in (record["thread"], record["label"])):
+            own = dict(payload, userId=member_a.user_id) if "userId" in payload else payload
+            own_team = api.as_(a_token, member_a.team_id)
+            reply = await (own_team.query if kind == "query" else own_team.mutate)(path, own)
+            assert reply.code == "NOT_FOUND", (path, reply.body)
+    still = (await b.query("communications.threads.get", {"id": record["thread"]})).data
+    assert still["status"] == "open" and still["unreadCount"] == 1 and still["labels"] == []
+    assert still["contact"]["phone"] == "+5511987654321" and "assigneeId" not in still
+    assert (await b.query("communications.labels.list")).data == [{"id": record["label"], "name": "Secret"}]
+
+
+async def test_an_agent_works_a_thread_over_the_api(api: Api, services: Services) -> None:
+    from tests.contracts.test_ingest import connect, text
+
+    me, team_id = await signed_in(api, services)
+    member = await services.access.resolve((await me.query("auth.whoami")).data["user"]["id"], team_id)
+    await services.ingest.ingest([text(await connect(services, _member(member)))])
+    [thread] = (await me.query("communications.threads.list", {"status": "open", "unread": True})).data["items"]
+    assert thread["unreadCount"] == 1 and thread["channel"] == "whatsapp"
+    label = (await me.mutate("communications.labels.create", {"name": "VIP"})).data
+    assert (await me.mutate("communications.labels.create", {"name": "vip"})).code == "CONFLICT"
+    await me.mutate("communications.labels.apply", {"id": label["id"], "threadId": thread["id"]})
+    snoozed = await me.mutate("communications.threads.setStatus", {"id": thread["id"], "status": "snoozed"})
+    assert snoozed.code == "BAD_REQUEST"
+    past = await me.mutate("communications.threads.setStatus", {
+        "id": thread["id"], "status": "snoozed", "snoozedUntil": "2020-01-01T00:00:00+00:00"})
+    assert past.code == "BAD_REQUEST" and past.error["data"]["fields"][0]["path"] == "snoozedUntil"
+    stranger = await me.mutate("communications.threads.assign", {"id": thread["id"], "userId": team_id})
+    assert stranger.code == "BAD_REQUEST" and stranger.error["data"]["fields"][0]["path"] == "userId"
+    read = (await me.mutate("communications.threads.markRead", {"id": thread["id"]})).data
+    assert read["unreadCount"] == 0 and read["labels"] == [label]
+    listed = await me.query("communications.threads.list", {"labelIds": [label["id"]], "unread": False})
+    assert [t["id"] for t in listed.data["items"]] == [thread["id"]]
+
+
+def _member(actor: Any) -> Any:
+    from tests.conftest import Member
+
+    return Member("", actor.user_id, actor.team_id, actor)

@@ -36,6 +36,7 @@ from ..domain.usecases.accounts import AccountService
 from ..domain.usecases.clients import ClientService
 from ..domain.usecases.connections import ConnectionService
 from ..domain.usecases.inbound import InboundProcessor
+from ..domain.usecases.inbox import InboxService, LabelService
 from ..domain.usecases.ingest import IngestService
 from ..domain.usecases.keys import KeyService
 from ..domain.usecases.media import MediaService
@@ -69,6 +70,8 @@ class Services:
     connections: ConnectionService
     media: MediaService
     keys: KeyService
+    inbox: InboxService
+    labels: LabelService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -93,7 +96,8 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(PasswordHasher, instance=hasher or ScryptPasswordHasher())
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
-                    InboundProcessor, ConnectionService, MediaService, KeyService, Services):
+                    InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
+                    Services):
         container.register(service)
     return container
 

@@ -78,7 +78,8 @@ class ThreadRepository(Protocol):
     async def add_many(self, threads: list[Thread]) -> None: ...
 
     async def update_many(self, threads: list[Thread]) -> None:
-        """Saves status, last message and last inbound times."""
+        """Saves status, snooze time, last message and last inbound times, and adds `unread_added` to the
+        stored unread count (then zeroes it)."""
         ...
 
 

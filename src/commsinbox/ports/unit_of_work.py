@@ -5,6 +5,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.model.ids import TeamId, UserId
+from .inbox import InboxRepository, LabelRepository
 from .messaging import (
     AccountRepository,
     ContactRepository,
@@ -58,6 +59,8 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     threads: ThreadRepository
     messages: MessageRepository
     outbox: Outbox
+    labels: LabelRepository
+    inbox: InboxRepository
 
 
 class AccountUnitOfWork(UnitOfWork, Protocol):

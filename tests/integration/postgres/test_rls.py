@@ -40,7 +40,7 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
     ids = []
     for _ in range(2):
         member = await make_team(services)
-        seed = {name: str(uuid.uuid4()) for name in ("account", "contact", "thread", "message")}
+        seed = {name: str(uuid.uuid4()) for name in ("account", "contact", "thread", "message", "label")}
         client = await services.clients.create(member.actor, ClientFields("Probe", "+14155550100", "p@example.com"))
         for kind, fields in (("order", RecordFields(number="P-1")), ("invoice", RecordFields(number="P-1")),
                              ("transaction", RecordFields(amount="1", currency="USD")),
@@ -59,7 +59,8 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
 
 
 MESSAGING_SEED_ORDER = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
-                        "communication_messages", "message_attachments", "message_status_events", "outbox")
+                        "communication_messages", "message_attachments", "message_status_events", "outbox",
+                        "labels", "thread_labels", "thread_links")
 
 
 def team_column(table: str) -> str:
@@ -140,7 +141,7 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
     t = schema.metadata.tables[table]
     now = sa.func.now()
     new = str(uuid.uuid4())
-    ids = seed or {name: new for name in ("account", "contact", "thread", "message")}
+    ids = seed or {name: new for name in ("account", "contact", "thread", "message", "label")}
     rows = {
         "teams": {"id": team_id, "name": "x", "base_currency": "USD", "timezone": "UTC",
                   "plan": "free", "created_at": now, "version": 1},
@@ -169,5 +170,8 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
         "message_status_events": {"team_id": team_id, "account_id": ids["account"], "provider_message_id": new,
                                   "status": "sent", "at": now},
         "outbox": {"team_id": team_id, "kind": "probe", "payload": {}, "occurred_at": now},
+        "labels": {"id": ids["label"], "team_id": team_id, "name": new, "created_at": now},
+        "thread_labels": {"team_id": team_id, "thread_id": ids["thread"], "label_id": ids["label"]},
+        "thread_links": {"team_id": team_id, "thread_id": ids["thread"], "record_type": "client", "record_id": new},
     }
     return t.insert().values(rows[table])

@@ -150,8 +150,17 @@ class MemoryThreadRepository(_Scoped):
             await self.add(thread)
 
     async def update_many(self, threads: list[Thread]) -> None:
+        """As in PostgreSQL: status, snooze, times (never backwards) and unread count (an increment)."""
         for thread in threads:
-            await self.update(thread)
+            stored = self.tx.rows("communication_threads").get((thread.id,))
+            if stored is None or stored.team_id != self.team_id:
+                continue
+            self.tx.put("communication_threads", (thread.id,), attrs.evolve(
+                stored, status=thread.status, snoozed_until=thread.snoozed_until,
+                last_message_at=max(stored.last_message_at, thread.last_message_at),
+                last_inbound_at=max(filter(None, (stored.last_inbound_at, thread.last_inbound_at)), default=None),
+                unread_count=stored.unread_count + thread.unread_added, unread_added=0))
+            thread.unread_added = 0
 
 
 class MemoryMessageRepository(_Scoped):

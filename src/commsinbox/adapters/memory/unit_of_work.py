@@ -16,6 +16,7 @@ from .repositories import (
     MemoryUserRepository,
     MemoryVaultRepository,
 )
+from .inbox import MemoryInboxRepository, MemoryLabelRepository
 from .messaging import (
     MemoryAccountRepository,
     MemoryContactRepository,
@@ -72,6 +73,8 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.threads = MemoryThreadRepository(tx, team)
         self.messages = MemoryMessageRepository(tx, team)
         self.outbox = MemoryOutbox(tx, team)
+        self.labels = MemoryLabelRepository(tx, team)
+        self.inbox = MemoryInboxRepository(tx, team)
 
 
 class MemoryAccountUnitOfWork(_MemoryUnitOfWork):

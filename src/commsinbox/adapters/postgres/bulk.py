@@ -51,23 +51,26 @@ def insert_rows(table: sa.Table, rows: Sequence[dict[str, Any]], *, skip_conflic
 
 
 @functools.cache
-def _update_sql(table: sa.Table, key: str, columns: tuple[str, ...], scope: str, only_forward: tuple[str, ...]
-                ) -> sa.TextClause:
+def _update_sql(table: sa.Table, key: str, columns: tuple[str, ...], scope: str, only_forward: tuple[str, ...],
+                increments: tuple[str, ...] = ()) -> sa.TextClause:
     names = (key, *columns)
     arrays = ", ".join(f"CAST(:{c} AS {_sql_type(table.c[c])}[])" for c in names)
     assignments = ", ".join(f"{c} = GREATEST({table.name}.{c}, changes.{c})" if c in only_forward else
+                            f"{c} = {table.name}.{c} + changes.{c}" if c in increments else
                             f"{c} = changes.{c}" for c in columns)
     return sa.text(f"UPDATE {table.name} SET {assignments} FROM unnest({arrays}) AS changes({', '.join(names)}) "
                    f"WHERE {table.name}.{key} = changes.{key} AND {table.name}.{scope} = :scope")
 
 
 def update_rows(table: sa.Table, key: str, rows: Sequence[dict[str, Any]], *, scope: tuple[str, Any],
-                only_forward: tuple[str, ...] = ()) -> tuple[sa.TextClause, dict[str, Any]]:
+                only_forward: tuple[str, ...] = (), increments: tuple[str, ...] = ()
+                ) -> tuple[sa.TextClause, dict[str, Any]]:
     """UPDATE … FROM unnest(…): each row's columns set on the row with its `key`, within `scope`; the
-    `only_forward` columns never move backwards (GREATEST of the stored and the new value)."""
+    `only_forward` columns never move backwards (GREATEST of the stored and the new value), and the
+    `increments` are added to the stored value (so concurrent writers' counts add up)."""
     columns = tuple(c for c in rows[0] if c != key)
-    for name in (key, *columns, scope[0], *only_forward):
+    for name in (key, *columns, scope[0], *only_forward, *increments):
         table.c[name]  # noqa: B018 — only column names of the table are ever written into the SQL
     params: dict[str, Any] = _column_arrays(table, (key, *columns), rows)
     params["scope"] = scope[1]
-    return _update_sql(table, key, columns, scope[0], only_forward), params
+    return _update_sql(table, key, columns, scope[0], only_forward, increments), params

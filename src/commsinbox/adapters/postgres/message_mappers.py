@@ -37,14 +37,16 @@ def row_to_contact(r: Any) -> Contact:
 def thread_values(t: Thread) -> dict[str, Any]:
     return {"id": t.id, "team_id": t.team_id, "account_id": t.account_id, "contact_id": t.contact_id,
             "channel": t.channel.value, "external_contact_id": t.external_contact_id, "status": t.status.value,
-            "last_message_at": t.last_message_at, "last_inbound_at": t.last_inbound_at, "created_at": t.created_at}
+            "last_message_at": t.last_message_at, "last_inbound_at": t.last_inbound_at, "created_at": t.created_at,
+            "assignee_id": t.assignee_id, "snoozed_until": t.snoozed_until, "unread_count": t.unread_count}
 
 
 def row_to_thread(r: Any) -> Thread:
     return Thread(id=r.id, team_id=r.team_id, account_id=r.account_id, contact_id=r.contact_id,
                   channel=Channel(r.channel), external_contact_id=r.external_contact_id,
                   status=ThreadStatus(r.status), last_message_at=r.last_message_at, created_at=r.created_at,
-                  last_inbound_at=r.last_inbound_at)
+                  last_inbound_at=r.last_inbound_at, assignee_id=r.assignee_id, snoozed_until=r.snoozed_until,
+                  unread_count=r.unread_count)
 
 
 def message_values(msg: Message) -> dict[str, Any]:

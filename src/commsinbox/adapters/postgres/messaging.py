@@ -190,10 +190,13 @@ class PostgresThreadRepository(_Scoped):
     async def update_many(self, threads: list[Thread]) -> None:
         if threads:
             statement, params = update_rows(communication_threads, "id", [
-                {"id": x.id, "status": x.status.value, "last_message_at": x.last_message_at,
-                 "last_inbound_at": x.last_inbound_at} for x in threads], scope=("team_id", self.team_id),
-                only_forward=("last_message_at", "last_inbound_at"))
+                {"id": x.id, "status": x.status.value, "snoozed_until": x.snoozed_until,
+                 "last_message_at": x.last_message_at, "last_inbound_at": x.last_inbound_at,
+                 "unread_count": x.unread_added} for x in threads], scope=("team_id", self.team_id),
+                only_forward=("last_message_at", "last_inbound_at"), increments=("unread_count",))
             await _write(self.conn, statement, "active thread", params)
+            for thread in threads:
+                thread.unread_added = 0
 
 
 class PostgresMessageRepository(_Scoped):

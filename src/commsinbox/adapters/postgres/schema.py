@@ -202,6 +202,9 @@ communication_threads = sa.Table(
     sa.Column("last_message_at", Stamp, nullable=False),
     sa.Column("last_inbound_at", Stamp),
     sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("assignee_id", Id),
+    sa.Column("snoozed_until", Stamp),
+    sa.Column("unread_count", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("team_id", "id"),
     sa.ForeignKeyConstraint(["team_id", "account_id"], ["communication_accounts.team_id",
                             "communication_accounts.id"], name="fk_threads_account", ondelete="CASCADE"),
@@ -278,6 +281,45 @@ message_status_events = sa.Table(
                             name="fk_status_events_account", ondelete="CASCADE"),
 )
 
+# -- inbox operations ------------------------------------------------------------------------------------------
+
+labels = sa.Table(
+    "labels", metadata,
+    sa.Column("id", Id, primary_key=True),
+    _team_id(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("team_id", "id"),
+    sa.Index("uq_labels_team_name", "team_id", sa.text("lower(name)"), unique=True),
+)
+
+thread_labels = sa.Table(
+    "thread_labels", metadata,
+    _team_id(references_team=False),
+    sa.Column("thread_id", Id, nullable=False),
+    sa.Column("label_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "thread_id", "label_id"),
+    sa.ForeignKeyConstraint(["team_id", "thread_id"], ["communication_threads.team_id", "communication_threads.id"],
+                            name="fk_thread_labels_thread", ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["team_id", "label_id"], ["labels.team_id", "labels.id"],
+                            name="fk_thread_labels_label", ondelete="CASCADE"),
+    sa.Index("ix_thread_labels_label", "team_id", "label_id"),
+)
+
+# A thread linked to one of the team's business records (the record is checked by the use case).
+thread_links = sa.Table(
+    "thread_links", metadata,
+    _team_id(references_team=False),
+    sa.Column("thread_id", Id, nullable=False),
+    sa.Column("record_type", sa.Text, nullable=False),  # client | order | invoice | transaction
+    sa.Column("record_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "thread_id", "record_type", "record_id"),
+    sa.ForeignKeyConstraint(["team_id", "thread_id"], ["communication_threads.team_id", "communication_threads.id"],
+                            name="fk_thread_links_thread", ondelete="CASCADE"),
+    sa.CheckConstraint("record_type IN ('client', 'order', 'invoice', 'transaction')", name="record_type"),
+    sa.Index("ix_thread_links_record", "team_id", "record_type", "record_id"),
+)
+
 # Domain events written in the same transaction as the change, for automations and live updates.
 outbox = sa.Table(
     "outbox", metadata,
@@ -321,6 +363,6 @@ keyring_canaries = sa.Table(
 TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders", "invoices", "transactions",
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
-               "outbox")
+               "outbox", "labels", "thread_labels", "thread_links")
 SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

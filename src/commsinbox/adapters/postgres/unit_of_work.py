@@ -19,6 +19,7 @@ from .messaging import (
     PostgresOutbox,
     PostgresThreadRepository,
 )
+from .inbox import PostgresInboxRepository, PostgresLabelRepository
 from .system import PostgresInboundEventStore, PostgresKeyringCanaries, PostgresRouteRepository
 from .repositories import (
     PostgresMembershipRepository,
@@ -94,6 +95,8 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.threads = PostgresThreadRepository(conn, team)
         self.messages = PostgresMessageRepository(conn, team)
         self.outbox = PostgresOutbox(conn, team)
+        self.labels = PostgresLabelRepository(conn, team)
+        self.inbox = PostgresInboxRepository(conn, team)
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):

@@ -8,7 +8,8 @@ from typing import Any
 import attrs
 
 from .channels import Channel, DeliveryStatus, Direction, MessageType
-from .ids import AccountId, ContactId, MessageId, TeamId, ThreadId
+from .errors import InvalidInput
+from .ids import AccountId, ContactId, MessageId, TeamId, ThreadId, UserId
 
 
 class ThreadStatus(enum.StrEnum):
@@ -30,17 +31,43 @@ class Thread:
     last_message_at: dt.datetime
     created_at: dt.datetime
     last_inbound_at: dt.datetime | None = None
+    assignee_id: UserId | None = None
+    snoozed_until: dt.datetime | None = None
+    unread_count: int = 0
+    # inbound messages counted since the thread was read: saved as an increment, so concurrent writers add up
+    unread_added: int = attrs.field(default=0, eq=False)
 
     def record(self, direction: Direction, at: dt.datetime) -> bool:
-        """Notes a new message; an inbound one reopens a snoozed or pending thread. True if it reopened."""
+        """Notes a new message; an inbound one is unread and reopens a snoozed or pending thread.
+        True if it reopened."""
         self.last_message_at = max(self.last_message_at, at)
         if direction is not Direction.IN:
             return False
         self.last_inbound_at = max(self.last_inbound_at or at, at)
+        self.unread_count += 1
+        self.unread_added += 1
         if self.status in (ThreadStatus.SNOOZED, ThreadStatus.PENDING):
-            self.status = ThreadStatus.OPEN
+            self.status, self.snoozed_until = ThreadStatus.OPEN, None
             return True
         return False
+
+    def status_at(self, now: dt.datetime) -> ThreadStatus:
+        """A snoozed thread whose time has come reads as open (the wake-up needs no job)."""
+        if self.status is ThreadStatus.SNOOZED and (self.snoozed_until is None or self.snoozed_until <= now):
+            return ThreadStatus.OPEN
+        return self.status
+
+    def set_status(self, status: ThreadStatus, now: dt.datetime, snoozed_until: dt.datetime | None = None) -> None:
+        if status is ThreadStatus.SNOOZED:
+            if snoozed_until is None:
+                raise InvalidInput.single("snoozedUntil", "is required to snooze a thread")
+            if snoozed_until <= now:
+                raise InvalidInput.single("snoozedUntil", "must be in the future")
+        self.status = status
+        self.snoozed_until = snoozed_until if status is ThreadStatus.SNOOZED else None
+
+    def mark_read(self) -> None:
+        self.unread_count = 0
 
 
 @attrs.define

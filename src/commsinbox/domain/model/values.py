@@ -114,3 +114,6 @@ class Permission(enum.StrEnum):
     VAULT_WRITE = "vault.write"
     ACCOUNTS_READ = "accounts.read"
     ACCOUNTS_MANAGE = "accounts.manage"
+    INBOX_READ = "inbox.read"
+    INBOX_WRITE = "inbox.write"
+    LABELS_MANAGE = "labels.manage"

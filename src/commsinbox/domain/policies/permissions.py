@@ -12,6 +12,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({
         Permission.TEAM_READ, Permission.MEMBERS_READ, Permission.CLIENTS_READ, Permission.CLIENTS_WRITE,
         Permission.RECORDS_READ, Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.ACCOUNTS_READ,
+        Permission.INBOX_READ, Permission.INBOX_WRITE,
     }),
 }
 

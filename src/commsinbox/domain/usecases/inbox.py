@@ -1,0 +1,187 @@
+"""The agent's daily work on threads: list and read them, assign, change status (snooze), mark read, label,
+and link them to the team's clients, orders, invoices and transactions."""
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from ...ports.clock import Clock, IdGenerator
+from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
+from ..model import values
+from ..model.errors import InvalidInput, NotFound
+from ..model.ids import LabelId, UserId
+from ..model.labels import Label, RecordType, ThreadFilter, ThreadLink, ThreadView
+from ..model.paging import Page, PageRequest
+from ..model.threads import ThreadStatus
+from ..model.values import Permission
+from .access import Actor
+
+
+def status(value: str, path: str = "status") -> ThreadStatus:
+    try:
+        return ThreadStatus(value)
+    except ValueError:
+        raise InvalidInput.single(path, "must be one of " + ", ".join(s.value for s in ThreadStatus)) from None
+
+
+def record_type(value: str, path: str = "recordType") -> RecordType:
+    try:
+        return RecordType(value)
+    except ValueError:
+        raise InvalidInput.single(path, "must be one of " + ", ".join(r.value for r in RecordType)) from None
+
+
+@attrs.define
+class InboxService:
+    uows: UnitOfWorkFactory
+    clock: Clock
+
+    async def list(self, actor: Actor, where: ThreadFilter, page: PageRequest) -> Page[ThreadView]:
+        actor.require(Permission.INBOX_READ)
+        if where.status is not None:
+            status(where.status)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            return _woken(await uow.inbox.list(where, self.clock.now(), page), self.clock.now())
+
+    async def get(self, actor: Actor, id: str) -> ThreadView:
+        actor.require(Permission.INBOX_READ)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            return await self._view(uow, id)
+
+    async def assign(self, actor: Actor, id: str, user_id: str | None) -> ThreadView:
+        actor.require(Permission.INBOX_WRITE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            if user_id is not None and await uow.members.get(UserId(user_id)) is None:
+                raise InvalidInput.single("userId", "must be a member of the team")
+            thread = (await self._view(uow, id)).thread
+            thread.assignee_id = UserId(user_id) if user_id is not None else None
+            await uow.inbox.save_state(thread)
+            view = await self._view(uow, id)
+            await uow.commit()
+        return view
+
+    async def set_status(self, actor: Actor, id: str, new: str, snoozed_until: dt.datetime | None = None
+                         ) -> ThreadView:
+        actor.require(Permission.INBOX_WRITE)
+        wanted, now = status(new), self.clock.now()
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            thread = (await self._view(uow, id)).thread
+            thread.set_status(wanted, now, snoozed_until)
+            await uow.inbox.save_state(thread)
+            view = await self._view(uow, id)
+            await uow.commit()
+        return view
+
+    async def mark_read(self, actor: Actor, id: str) -> ThreadView:
+        actor.require(Permission.INBOX_WRITE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            thread = (await self._view(uow, id)).thread
+            thread.mark_read()
+            await uow.inbox.save_state(thread)
+            view = await self._view(uow, id)
+            await uow.commit()
+        return view
+
+    async def link(self, actor: Actor, id: str, kind: str, record_id: str) -> ThreadView:
+        return await self._change_link(actor, id, ThreadLink(record_type(kind), record_id), add=True)
+
+    async def unlink(self, actor: Actor, id: str, kind: str, record_id: str) -> ThreadView:
+        return await self._change_link(actor, id, ThreadLink(record_type(kind), record_id), add=False)
+
+    async def _change_link(self, actor: Actor, id: str, link: ThreadLink, *, add: bool) -> ThreadView:
+        actor.require(Permission.INBOX_WRITE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            await self._view(uow, id)
+            if add:
+                repo = {RecordType.CLIENT: uow.clients, RecordType.ORDER: uow.orders, RecordType.INVOICE: uow.invoices,
+                        RecordType.TRANSACTION: uow.transactions}[link.record_type]
+                if await repo.get(link.record_id) is None:
+                    raise NotFound(link.record_type.value, link.record_id)
+                await uow.inbox.link(id, link)
+            else:
+                await uow.inbox.unlink(id, link)
+            view = await self._view(uow, id)
+            await uow.commit()
+        return view
+
+    async def _view(self, uow: TeamUnitOfWork, id: str) -> ThreadView:
+        view = await uow.inbox.view(id)
+        if view is None:
+            raise NotFound("thread", id)
+        return _wake(view, self.clock.now())
+
+
+@attrs.define
+class LabelService:
+    uows: UnitOfWorkFactory
+    clock: Clock
+    ids: IdGenerator
+
+    async def list(self, actor: Actor) -> list[Label]:
+        actor.require(Permission.INBOX_READ)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            return await uow.labels.list()
+
+    async def create(self, actor: Actor, name: str) -> Label:
+        actor.require(Permission.LABELS_MANAGE)
+        label = Label(LabelId(self.ids.new_id()), actor.team_id, values.non_empty(name, "name", 64), self.clock.now())
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            await uow.labels.add(label)
+            await uow.commit()
+        return label
+
+    async def update(self, actor: Actor, id: str, name: str) -> Label:
+        actor.require(Permission.LABELS_MANAGE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            label = await _label(uow, id)
+            label.name = values.non_empty(name, "name", 64)
+            await uow.labels.update(label)
+            await uow.commit()
+        return label
+
+    async def delete(self, actor: Actor, id: str) -> Label:
+        actor.require(Permission.LABELS_MANAGE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            label = await _label(uow, id)
+            await uow.labels.delete(id)
+            await uow.commit()
+        return label
+
+    async def apply(self, actor: Actor, id: str, thread_id: str) -> Label:
+        return await self._on_thread(actor, id, thread_id, apply=True)
+
+    async def remove(self, actor: Actor, id: str, thread_id: str) -> Label:
+        return await self._on_thread(actor, id, thread_id, apply=False)
+
+    async def _on_thread(self, actor: Actor, id: str, thread_id: str, *, apply: bool) -> Label:
+        actor.require(Permission.INBOX_WRITE)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            label = await _label(uow, id)
+            if await uow.threads.get(thread_id) is None:
+                raise NotFound("thread", thread_id)
+            if apply:
+                await uow.inbox.apply_label(thread_id, id)
+            else:
+                await uow.inbox.remove_label(thread_id, id)
+            await uow.commit()
+        return label
+
+
+async def _label(uow: TeamUnitOfWork, id: str) -> Label:
+    label = await uow.labels.get(id)
+    if label is None:
+        raise NotFound("label", id)
+    return label
+
+
+def _wake(view: ThreadView, now: dt.datetime) -> ThreadView:
+    """The thread as it reads now: a snooze that has come due shows as open."""
+    thread = view.thread
+    if thread.status_at(now) is not thread.status:
+        thread.status, thread.snoozed_until = ThreadStatus.OPEN, None
+    return view
+
+
+def _woken(page: Page[ThreadView], now: dt.datetime) -> Page[ThreadView]:
+    return Page(tuple(_wake(v, now) for v in page.items), page.next_cursor)
