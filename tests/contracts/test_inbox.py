@@ -181,3 +181,21 @@ async def test_links_to_records_and_a_clients_threads(services: Services) -> Non
     assert unlinked.links == (ThreadLink(RecordType.ORDER, order.id),)
     assert await threads_of(services, member, ThreadFilter(link=ThreadLink(RecordType.CLIENT, client.id))) == []
     assert attrs.evolve(second).links == ()
+
+
+async def test_inbox_changes_are_recorded_as_events_for_the_live_stream(services: Services) -> None:
+    member = await make_team(services)
+    key = await connect(services, member)
+    await inbound(services, key)
+    [view] = await threads_of(services, member)
+    thread_id = view.thread.id
+    client = await services.clients.create(member.actor, ClientFields("Ana"))
+    label = await services.labels.create(member.actor, f"vip-{uuid.uuid4().hex[:6]}")
+    await services.inbox.assign(member.actor, thread_id, member.user_id)
+    await services.inbox.set_status(member.actor, thread_id, "pending")
+    await services.labels.apply(member.actor, label.id, thread_id)
+    await services.inbox.link(member.actor, thread_id, "client", client.id)
+    async with services.uows.for_team(member.team_id) as uow:
+        recorded = [(kind, payload.get("threadId")) for _, kind, payload in await uow.outbox.pending(100)]
+    assert recorded[-4:] == [("thread.assigned", thread_id), ("thread.status_changed", thread_id),
+                             ("thread.labelled", thread_id), ("thread.linked", thread_id)]

@@ -8,7 +8,7 @@ import attrs
 
 from ...ports.clock import Clock, IdGenerator
 from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
-from ..model import values
+from ..model import events, values
 from ..model.errors import InvalidInput, NotFound
 from ..model.ids import LabelId, UserId
 from ..model.labels import Label, RecordType, ThreadFilter, ThreadLink, ThreadView
@@ -57,6 +57,7 @@ class InboxService:
             thread = (await self._view(uow, id)).thread
             thread.assignee_id = UserId(user_id) if user_id is not None else None
             await uow.inbox.save_state(thread)
+            await uow.outbox.add(events.THREAD_ASSIGNED, {"threadId": id, "assigneeId": user_id}, self.clock.now())
             view = await self._view(uow, id)
             await uow.commit()
         return view
@@ -69,6 +70,7 @@ class InboxService:
             thread = (await self._view(uow, id)).thread
             thread.set_status(wanted, now, snoozed_until)
             await uow.inbox.save_state(thread)
+            await uow.outbox.add(events.THREAD_STATUS_CHANGED, {"threadId": id, "status": thread.status.value}, now)
             view = await self._view(uow, id)
             await uow.commit()
         return view
@@ -101,6 +103,8 @@ class InboxService:
                 await uow.inbox.link(id, link)
             else:
                 await uow.inbox.unlink(id, link)
+            await uow.outbox.add(events.THREAD_LINKED if add else events.THREAD_UNLINKED, {
+                "threadId": id, "recordType": link.record_type.value, "recordId": link.record_id}, self.clock.now())
             view = await self._view(uow, id)
             await uow.commit()
         return view
@@ -164,6 +168,8 @@ class LabelService:
                 await uow.inbox.apply_label(thread_id, id)
             else:
                 await uow.inbox.remove_label(thread_id, id)
+            await uow.outbox.add(events.THREAD_LABELLED if apply else events.THREAD_UNLABELLED,
+                                 {"threadId": thread_id, "labelId": id}, self.clock.now())
             await uow.commit()
         return label
 
