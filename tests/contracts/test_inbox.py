@@ -199,3 +199,23 @@ async def test_inbox_changes_are_recorded_as_events_for_the_live_stream(services
         recorded = [(kind, payload.get("threadId")) for _, kind, payload in await uow.outbox.pending(100)]
     assert recorded[-4:] == [("thread.assigned", thread_id), ("thread.status_changed", thread_id),
                              ("thread.labelled", thread_id), ("thread.linked", thread_id)]
+
+
+async def test_search_by_contact_name_phone_and_message_text(services: Services) -> None:
+    member, other = await make_team(services), await make_team(services)
+    key, other_key = await connect(services, member), await connect(services, other)
+    await services.ingest.ingest([
+        text(key, wa_id="5511912340001", phone="+5511912340001", body="Is the blue dress still available?"),
+        text(key, wa_id="5511912340002", phone="+5511912340002", body="When do you open tomorrow?", minutes=1)])
+    await services.ingest.ingest([text(other_key, wa_id="5511912340003", phone="+5511912340003",
+                                       body="blue dress for the other team")])
+
+    async def found(query: str) -> list[str]:
+        return sorted(v.contact.phone for v in await threads_of(services, member, ThreadFilter(query=query)))
+
+    assert await found("blue dress") == ["+5511912340001"]  # every word, in any order, from one message
+    assert await found("DRESS available") == ["+5511912340001"]
+    assert await found("dress tomorrow") == []  # the words must be in the same message
+    assert await found("12340002") == ["+5511912340002"]  # digits of the phone
+    assert await found("ana") == ["+5511912340001", "+5511912340002"]  # the contact's name
+    assert await found("team") == []  # the other team's message is never searched

@@ -262,6 +262,10 @@ async def test_an_agent_works_a_thread_over_the_api(api: Api, services: Services
     assert read["unreadCount"] == 0 and read["labels"] == [label]
     listed = await me.query("communications.threads.list", {"labelIds": [label["id"]], "unread": False})
     assert [t["id"] for t in listed.data["items"]] == [thread["id"]]
+    searched = await me.query("communications.threads.list", {"query": "HI"})
+    assert [t["id"] for t in searched.data["items"]] == [thread["id"]]
+    too_long = await me.query("communications.threads.list", {"query": "x" * 201})
+    assert (too_long.code, too_long.error["data"]["fields"][0]["path"]) == ("BAD_REQUEST", "query")
 
 
 def _member(actor: Any) -> Any:

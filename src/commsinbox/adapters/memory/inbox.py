@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from ...domain.model.errors import Conflict
-from ...domain.model.labels import Label, ThreadFilter, ThreadLink, ThreadView
+from ...domain.model.labels import query_words, Label, ThreadFilter, ThreadLink, ThreadView
 from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.threads import Thread
 from .messaging import _Scoped
@@ -71,7 +71,21 @@ class MemoryInboxRepository(_Scoped):
                 and (where.account_id is None or t.account_id == where.account_id)
                 and (where.contact_id is None or t.contact_id == where.contact_id)
                 and (where.unread is None or (t.unread_count > 0) == where.unread)
-                and (where.link is None or where.link in self._links(t.id)))
+                and (where.link is None or where.link in self._links(t.id))
+                and (not where.query or self._found(t, where.query)))
+
+    def _found(self, t: Thread, query: str) -> bool:
+        """Like the PostgreSQL search: name contains the text, phone contains its digits, or a message of the
+        thread holds every word."""
+        contact = self.tx.rows("contacts")[(t.contact_id,)]
+        digits = "".join(ch for ch in query if ch.isdigit())
+        if query.strip().lower() in (contact.display_name or "").lower() or (
+                len(digits) >= 4 and digits in (contact.phone or "")):
+            return True
+        words = set(query_words(query))
+        return bool(words) and any(words <= set(query_words(m.content or ""))
+                                   for m in self.tx.rows("communication_messages").values()
+                                   if m.team_id == self.team_id and m.thread_id == t.id)
 
     def _label_ids(self, thread_id: str) -> set[str]:
         return {k[2] for k in self.tx.rows("thread_labels") if k[:2] == (self.team_id, thread_id)}

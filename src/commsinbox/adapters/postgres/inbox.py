@@ -5,15 +5,15 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 
-from ...domain.model.labels import Label, RecordType, ThreadFilter, ThreadLink, ThreadView
+from ...domain.model.labels import query_words, Label, RecordType, ThreadFilter, ThreadLink, ThreadView
 from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.threads import Thread, ThreadStatus
 from . import message_mappers as m
 from .messaging import _Prefixed, _Scoped
 from .repositories import _write
-from .schema import communication_threads, contacts, labels, thread_labels, thread_links
+from .schema import communication_messages, communication_threads, contacts, labels, thread_labels, thread_links
 
 
 def _row_to_label(r: Any) -> Label:
@@ -90,12 +90,30 @@ class PostgresInboxRepository(_Scoped):
             conditions.append(t.c.contact_id == where.contact_id)
         if where.unread is not None:
             conditions.append(t.c.unread_count > 0 if where.unread else t.c.unread_count == 0)
+        if where.query:
+            conditions.append(self._search(where.query))
         if where.link is not None:
             tk = thread_links
             conditions.append(sa.exists().where(tk.c.team_id == t.c.team_id, tk.c.thread_id == t.c.id,
                                                 tk.c.record_type == where.link.record_type.value,
                                                 tk.c.record_id == where.link.record_id))
         return conditions
+
+    def _search(self, query: str) -> sa.ColumnElement[bool]:
+        """The contact's name contains the text, their phone its digits, or a message of the thread matches
+        every word (core full-text search: `simple` configuration, GIN index, no extension needed)."""
+        t, c, msg = communication_threads, contacts, communication_messages
+        digits = "".join(ch for ch in query if ch.isdigit())
+        found = [c.c.display_name.ilike("%" + query.strip() + "%", escape="\\")]
+        if len(digits) >= 4:
+            found.append(c.c.phone.contains(digits, autoescape=True))
+        words = query_words(query)
+        if words:
+            found.append(sa.exists().where(
+                msg.c.team_id == t.c.team_id, msg.c.thread_id == t.c.id,
+                msg.c.search_vector.op("@@")(sa.func.to_tsquery(sa.literal("simple", sa.Text).cast(REGCONFIG),
+                                                                " & ".join(words)))))
+        return sa.or_(*found)
 
     async def _views(self, rows: list[Any]) -> list[ThreadView]:
         if not rows:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -236,8 +236,11 @@ communication_messages = sa.Table(
     sa.Column("error_code", sa.Text),
     sa.Column("error_message", sa.Text),
     sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("search_vector", TSVECTOR, sa.Computed("to_tsvector('simple'::regconfig, coalesce(content, ''))",
+                                                     persisted=True)),
     sa.UniqueConstraint("team_id", "id"),
     sa.UniqueConstraint("account_id", "provider_message_id"),
+    sa.Index("ix_messages_search", "search_vector", postgresql_using="gin"),
     sa.ForeignKeyConstraint(["team_id", "thread_id"], ["communication_threads.team_id",
                             "communication_threads.id"], name="fk_messages_thread", ondelete="CASCADE"),
     sa.Index("ix_messages_thread_sent", "thread_id", sa.text("sent_at DESC"), sa.text("id DESC")),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+import re
+
 import attrs
 
 from .contacts import Contact
@@ -43,6 +45,12 @@ class ThreadFilter:
     contact_id: str | None = None
     unread: bool | None = None
     link: ThreadLink | None = None
+    query: str | None = None  # words in the contact's name, digits of their phone, or words of a message
+
+
+def query_words(text: str) -> list[str]:
+    """The words a search looks for, lower-cased (letters and digits, as PostgreSQL's 'simple' parser)."""
+    return re.findall(r"\w+", text.lower())
 
 
 @attrs.frozen

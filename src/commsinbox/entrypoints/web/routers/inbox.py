@@ -30,6 +30,7 @@ class ThreadListInput:
     recordType: str | None = None  # noqa: N815
     recordId: str | None = None  # noqa: N815
     unread: bool | None = None
+    query: str | None = None
     cursor: str | None = None
     limit: int | None = None
 
@@ -125,7 +126,15 @@ def _filter(inp: ThreadListInput) -> ThreadFilter:
         if inp.recordType is not None and inp.recordId is not None else None
     labels = tuple(ident(x, f"labelIds[{i}]") for i, x in enumerate(inp.labelIds or ()))
     return ThreadFilter(inp.status, labels, _opt(inp.assigneeId, "assigneeId"), _opt(inp.accountId, "accountId"),
-                        _opt(inp.contactId, "contactId"), inp.unread, link)
+                        _opt(inp.contactId, "contactId"), inp.unread, link, _query(inp.query))
+
+
+def _query(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    if len(text) > 200:
+        raise InvalidInput.single("query", "must be at most 200 characters")
+    return text.strip()
 
 
 async def threads_list(request: web.Request, actor: Actor, inp: ThreadListInput) -> dict[str, Any]:

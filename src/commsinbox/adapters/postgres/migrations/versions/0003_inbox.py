@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from commsinbox.adapters.postgres import rls
 
@@ -25,6 +26,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column('communication_messages', sa.Column(
+        'search_vector', postgresql.TSVECTOR(),
+        sa.Computed("to_tsvector('simple'::regconfig, coalesce(content, ''))", persisted=True), nullable=True))
+    op.create_index('ix_messages_search', 'communication_messages', ['search_vector'], unique=False,
+                    postgresql_using='gin')
     op.add_column('communication_threads', sa.Column('assignee_id', sa.UUID(as_uuid=False), nullable=True))
     op.add_column('communication_threads', sa.Column('snoozed_until', sa.DateTime(timezone=True), nullable=True))
     op.add_column('communication_threads',
@@ -68,6 +74,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_messages_search', table_name='communication_messages', postgresql_using='gin')
+    op.drop_column('communication_messages', 'search_vector')
     for table in TEAM_TABLES:
         for statement in rls.drop_tenant_table_ddl(table):
             op.execute(statement)
