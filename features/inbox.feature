@@ -84,3 +84,27 @@ Feature: Inbox — the agent's daily work on threads
       And "Florist" has a client "Rose"
       When "Max" links the thread of "Ana" to the client "Rose" of "Florist"
       Then it is not found
+
+  Rule: a thread is found by the customer's name, phone digits, or the words of one of their messages
+
+    Scenario Outline: searching for <query>
+      Given "Bruno" wrote to "Bakery"
+      When "Ana" writes "Is the carrot cake gluten free?"
+      And "Bruno" writes "When do you open tomorrow?"
+      Then searching "<query>" finds <found>
+
+      Examples: what a search matches
+        | query             | found             |
+        | carrot cake       | "Ana"             |
+        | GLUTEN carrot     | "Ana"             |
+        | tomorrow          | "Bruno"           |
+        | Bruno             | "Bruno"           |
+        | hello             | "Ana" and "Bruno" |
+
+    Scenario: the words must come from one message, and never from another team
+      Given a team "Florist" owned by "Flora"
+      And "Carla" wrote to "Florist"
+      When "Ana" writes "Is the carrot cake gluten free?"
+      Then searching "carrot tomorrow" finds nobody
+      And searching "Carla" finds nobody
+

@@ -39,12 +39,12 @@ class InboxDesk:
         team = team or self.inbox.homes[user]
         return await self.services.access.resolve(self.inbox.user_ids[user], self.inbox.team_ids[team])
 
-    async def writes(self, customer: str, team: str | None = None, count: int = 1) -> None:
+    async def writes(self, customer: str, team: str | None = None, count: int = 1, text: str = "hello") -> None:
         team, phone = self.customers.setdefault(customer, (team or "", f"+1555{next(_phones):07d}"))
         key = self.accounts.get(team) or await self._connect(team)
         await self.services.ingest.ingest([InboundMessage(
             Provider.WHATSAPP_META, key, f"wamid.{uuid.uuid4().hex}", ContactRef(phone[1:], phone, customer),
-            MessageType.TEXT, self.clock.now(), text="hello") for _ in range(count)])
+            MessageType.TEXT, self.clock.now(), text=text) for _ in range(count)])
 
     async def _connect(self, team: str) -> str:
         founder = await self.actor(self.inbox.founders[team], team)
@@ -112,6 +112,12 @@ def _writes_again(run: Run[None], desk: InboxDesk, customer: str) -> None:
     _writes(run, desk, customer, 1)
 
 
+@when(step('"{customer:Name}" writes "{words}"'))
+def _writes_words(run: Run[None], desk: InboxDesk, customer: str, words: str) -> None:
+    desk.clock.advance(dt.timedelta(minutes=1))
+    run(desk.writes(customer, text=words))
+
+
 @when(step('"{user:Name}" marks the thread of "{customer:Name}" read'))
 def _read(run: Run[None], desk: InboxDesk, user: str, customer: str) -> None:
     thread = run(desk.thread_of(customer))
@@ -151,6 +157,16 @@ def _link(run: Run[None], desk: InboxDesk, user: str, customer: str, client: str
 @then(step('the threads assigned to "{user:Name}" are {names:Names}'))
 def _assigned(run: Run[list[str]], desk: InboxDesk, user: str, names: list[str]) -> None:
     assert run(desk.customers_of(user, ThreadFilter(assignee_id=desk.inbox.user_ids[user]))) == sorted(names)
+
+
+@then(step('searching "{query}" finds {names:Names}'))
+def _search_finds(run: Run[list[str]], desk: InboxDesk, query: str, names: list[str]) -> None:
+    assert run(desk.customers_of("Max", ThreadFilter(query=query))) == sorted(names)
+
+
+@then(step('searching "{query}" finds nobody'))
+def _search_nobody(run: Run[list[str]], desk: InboxDesk, query: str) -> None:
+    assert run(desk.customers_of("Max", ThreadFilter(query=query))) == []
 
 
 @then(step('the thread of "{customer:Name}" has {count:d} unread messages'))
