@@ -372,3 +372,17 @@ async def test_an_accounts_own_secret_vouches_only_for_its_own_events(inbox: Inb
         assert await uow.messages.by_provider_id(account.id, planted) is None
         await uow.accounts.remove(account.id)
         await uow.commit()
+
+
+async def test_an_unverified_account_gets_no_webhooks_until_it_is_verified(inbox: Inbox) -> None:
+    key, wamid = new_key(), f"wamid.{uuid.uuid4().hex}"
+    account = await inbox.services.connections.connect(inbox.member.actor, Connect(
+        "whatsapp-meta", "Shop", key, {"accessToken": "EAAG-test"}, verify=False))
+    inbox.connected.append(account.id)
+    assert account.status.value == "unverified"
+    assert (await post_meta(inbox.client, META_PATHS["whatsapp_cloud"], text_payload(key, wamid))).status == 200
+    assert await inbox.rows(schema.communication_messages) == []  # kept, but not delivered to the account
+    assert [r.state for r in await _raw_events(inbox) if key.encode() in r.body] == ["unrouted"]
+    verified = await inbox.services.connections.verify(inbox.member.actor, account.id)
+    assert verified.status.value == "active"
+    assert [r.provider_message_id for r in await inbox.rows(schema.communication_messages)] == [wamid]

@@ -45,10 +45,6 @@ class ContactRepository(Protocol):
 
     async def add(self, contact: Contact, identities: list[Identity]) -> None: ...
 
-    async def add_identities(self, contact_id: ContactId, identities: list[Identity]) -> None:
-        """Adds the identities not yet known (idempotent)."""
-        ...
-
     async def get(self, id: str) -> Contact | None: ...
 
     async def find_many(self, identities: list[Identity]) -> dict[Identity, Contact]:
@@ -151,10 +147,6 @@ class RouteRepository(Protocol):
     async def accounts(self) -> list[Route]:
         """Every connected account of every team (operators' tools such as key rotation)."""
         ...
-
-    async def add(self, provider: Provider, external_id: str, route: Route) -> None: ...
-
-    async def remove(self, provider: Provider, external_id: str) -> None: ...
 
 
 class InboundEventStore(Protocol):

@@ -82,9 +82,9 @@ class MemoryContactRepository(_Scoped):
     async def add(self, contact: Contact, identities: list[Identity]) -> None:
         self._check(contact, "contacts")
         self.tx.put("contacts", (contact.id,), contact)
-        await self.add_identities(contact.id, identities)
+        await self._add_identities(contact.id, identities)
 
-    async def add_identities(self, contact_id: str, identities: list[Identity]) -> None:
+    async def _add_identities(self, contact_id: str, identities: list[Identity]) -> None:
         for identity in identities:
             key = (self.team_id, identity.kind, identity.value)
             if key not in self.tx.rows("contact_identities"):
@@ -111,7 +111,7 @@ class MemoryContactRepository(_Scoped):
 
     async def add_identities_many(self, pairs: list[tuple[str, Identity]]) -> None:
         for contact_id, identity in pairs:
-            await self.add_identities(contact_id, [identity])
+            await self._add_identities(contact_id, [identity])
 
 
 @attrs.define

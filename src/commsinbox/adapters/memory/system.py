@@ -24,12 +24,6 @@ class MemoryRouteRepository:
     async def accounts(self) -> list[Route]:
         return list(dict.fromkeys(row.route for row in self.tx.rows("account_routes").values()))
 
-    async def add(self, provider: Provider, external_id: str, route: Route) -> None:
-        self.tx.put("account_routes", (provider.value, external_id), _RouteRow(route, True))
-
-    async def remove(self, provider: Provider, external_id: str) -> None:
-        self.tx.pop("account_routes", (provider.value, external_id))
-
 
 @attrs.define
 class _RouteRow:

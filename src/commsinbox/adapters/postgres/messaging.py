@@ -120,12 +120,6 @@ class PostgresContactRepository(_Scoped):
             [{"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": contact.id}
              for i in identities]), "contact identity")
 
-    async def add_identities(self, contact_id: str, identities: list[Identity]) -> None:
-        if identities:
-            await self.conn.execute(insert(contact_identities).values(
-                [{"team_id": self.team_id, "kind": i.kind.value, "value": i.value, "contact_id": contact_id}
-                 for i in identities]).on_conflict_do_nothing())
-
     async def get(self, id: str) -> Contact | None:
         row = (await self.conn.execute(sa.select(contacts).where(
             contacts.c.team_id == self.team_id, contacts.c.id == id))).first()

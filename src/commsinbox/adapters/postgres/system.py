@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...domain.model.channels import Provider
 from ...ports.messaging import RawEvent, Route
-from .repositories import _write
 from .schema import account_routes, inbound_events, keyring_canaries
 
 
@@ -29,14 +28,6 @@ class PostgresRouteRepository:
         rows = await self.conn.execute(sa.select(account_routes.c.team_id, account_routes.c.account_id).distinct()
                                        .order_by(account_routes.c.team_id, account_routes.c.account_id))
         return [Route(r.team_id, r.account_id) for r in rows]
-
-    async def add(self, provider: Provider, external_id: str, route: Route) -> None:
-        await _write(self.conn, account_routes.insert().values(provider=provider.value, external_id=external_id,
-                     team_id=route.team_id, account_id=route.account_id), "route")
-
-    async def remove(self, provider: Provider, external_id: str) -> None:
-        await self.conn.execute(account_routes.delete().where(
-            account_routes.c.provider == provider.value, account_routes.c.external_id == external_id))
 
 
 @attrs.define
