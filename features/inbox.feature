@@ -108,3 +108,29 @@ Feature: Inbox — the agent's daily work on threads
       Then searching "carrot tomorrow" finds nobody
       And searching "Carla" finds nobody
 
+
+  Rule: agents see their own threads, and the unassigned ones while the team allows it
+
+    Scenario: a thread assigned to someone else is out of an agent's sight
+      Given "Mia" is an agent of "Bakery"
+      And "Bea" wrote to "Bakery"
+      When "Olivia" assigns the thread of "Ana" to "Mia"
+      Then "Max" sees the threads of "Bea"
+      And "Mia" sees the threads of "Ana" and "Bea"
+      And "Olivia" sees the threads of "Ana" and "Bea"
+
+    Scenario: the team keeps unassigned threads to managers
+      Given "Bakery" shows agents only their own threads
+      And "Bea" wrote to "Bakery"
+      When "Olivia" assigns the thread of "Ana" to "Max"
+      Then "Max" sees the threads of "Ana"
+
+  Rule: the team's changes reach its members as they happen
+
+    Scenario: a new message reaches the team's live stream and no other team's
+      Given a team "Florist" owned by "Flora"
+      And "Olivia" watches the live stream
+      And "Flora" watches the live stream
+      When "Ana" writes again
+      Then within a second "Olivia" is told of a message.received
+      And "Flora" is told nothing

@@ -1,6 +1,7 @@
 """Living documentation of the agent's daily work: features/inbox.feature."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import uuid
@@ -18,6 +19,8 @@ from commsinbox.domain.model.labels import RecordType, ThreadFilter, ThreadLink
 from commsinbox.domain.model.paging import PageRequest
 from commsinbox.domain.usecases.access import Actor
 from commsinbox.domain.usecases.inbox import InboxService
+from commsinbox.domain.usecases.teams import TeamChanges
+from commsinbox.ports.messaging import OutboxEntry
 from tests.bdd.conftest import Inbox, Run, step
 
 scenarios("inbox.feature")
@@ -34,6 +37,21 @@ class InboxDesk:
         self.accounts: dict[str, str] = {}
         self.customers: dict[str, tuple[str, str]] = {}  # name → (team, phone)
         self.labels: dict[tuple[str, str], str] = {}
+        self.streams: dict[str, asyncio.Queue[OutboxEntry]] = {}
+        self._readers: list[asyncio.Task[None]] = []
+
+    async def watch(self, user: str) -> None:
+        """Reads `user`'s live stream into a queue from a task of its own, as a connected client would."""
+        received: asyncio.Queue[OutboxEntry] = asyncio.Queue()
+        stream = self.services.live.stream(await self.actor(user))
+
+        async def read() -> None:
+            async for entry in stream:
+                await received.put(entry)
+
+        self.streams[user] = received
+        self._readers.append(asyncio.get_running_loop().create_task(read()))
+        await asyncio.sleep(0.2)  # the stream has taken its position
 
     async def actor(self, user: str, team: str | None = None) -> Actor:
         team = team or self.inbox.homes[user]
@@ -85,6 +103,17 @@ def desk(inbox: Inbox) -> InboxDesk:
 @given(step('"{customer:Name}" wrote to "{team:Name}"'))
 def _wrote(run: Run[None], desk: InboxDesk, customer: str, team: str) -> None:
     run(desk.writes(customer, team))
+
+
+@given(step('"{team:Name}" shows agents only their own threads'))
+def _own_only(run: Run[Any], desk: InboxDesk, team: str) -> None:
+    founder = run(desk.actor(desk.inbox.founders[team], team))
+    run(desk.services.teams.update(founder, TeamChanges(agents_see_unassigned=False)))
+
+
+@given(step('"{user:Name}" watches the live stream'))
+def _watches(run: Run[None], desk: InboxDesk, user: str) -> None:
+    run(desk.watch(user))
 
 
 @given(step('"{team:Name}" has the label "{name:Name}"'))
@@ -157,6 +186,27 @@ def _link(run: Run[None], desk: InboxDesk, user: str, customer: str, client: str
 @then(step('the threads assigned to "{user:Name}" are {names:Names}'))
 def _assigned(run: Run[list[str]], desk: InboxDesk, user: str, names: list[str]) -> None:
     assert run(desk.customers_of(user, ThreadFilter(assignee_id=desk.inbox.user_ids[user]))) == sorted(names)
+
+
+@then(step('"{user:Name}" sees the threads of {names:Names}'))
+def _sees(run: Run[list[str]], desk: InboxDesk, user: str, names: list[str]) -> None:
+    assert run(desk.customers_of(user, ThreadFilter())) == sorted(names)
+
+
+@then(step('within a second "{user:Name}" is told of a {kind}'))
+def _told(run: Run[Any], desk: InboxDesk, user: str, kind: str) -> None:
+    async def next_of_kind() -> OutboxEntry:
+        while (entry := await desk.streams[user].get()).kind != kind:
+            pass
+        return entry
+
+    assert run(asyncio.wait_for(next_of_kind(), 1.0)).kind == kind
+
+
+@then(step('"{user:Name}" is told nothing'))
+def _told_nothing(run: Run[None], desk: InboxDesk, user: str) -> None:
+    run(asyncio.sleep(0.3))
+    assert desk.streams[user].empty()
 
 
 @then(step('searching "{query}" finds {names:Names}'))

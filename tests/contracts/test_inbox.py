@@ -17,6 +17,7 @@ from commsinbox.domain.model.values import Role
 from commsinbox.domain.usecases.clients import ClientFields
 from commsinbox.domain.usecases.inbox import InboxService
 from commsinbox.domain.usecases.records import RecordFields
+from commsinbox.domain.usecases.teams import TeamChanges
 from commsinbox.entrypoints.container import Services
 from tests.conftest import Member, join, make_team
 from tests.contracts.test_ingest import T0, connect, text
@@ -196,7 +197,7 @@ async def test_inbox_changes_are_recorded_as_events_for_the_live_stream(services
     await services.labels.apply(member.actor, label.id, thread_id)
     await services.inbox.link(member.actor, thread_id, "client", client.id)
     async with services.uows.for_team(member.team_id) as uow:
-        recorded = [(kind, payload.get("threadId")) for _, kind, payload in await uow.outbox.pending(100)]
+        recorded = [(e.kind, e.payload.get("threadId")) for e in await uow.outbox.since(None, 100)]
     assert recorded[-4:] == [("thread.assigned", thread_id), ("thread.status_changed", thread_id),
                              ("thread.labelled", thread_id), ("thread.linked", thread_id)]
 
@@ -219,3 +220,27 @@ async def test_search_by_contact_name_phone_and_message_text(services: Services)
     assert await found("12340002") == ["+5511912340002"]  # digits of the phone
     assert await found("ana") == ["+5511912340001", "+5511912340002"]  # the contact's name
     assert await found("team") == []  # the other team's message is never searched
+
+
+async def test_agents_see_their_own_threads_and_unassigned_ones_while_the_team_allows(services: Services) -> None:
+    owner = await make_team(services)
+    agent, other = await join(services, owner, Role.AGENT), await join(services, owner, Role.AGENT)
+    key = await connect(services, owner)
+    await inbound(services, key, contacts=3)
+    mine, theirs, unassigned = (v.thread.id for v in await threads_of(services, owner))
+    await services.inbox.assign(owner.actor, mine, agent.user_id)
+    await services.inbox.assign(owner.actor, theirs, other.user_id)
+    assert {v.thread.id for v in await threads_of(services, agent)} == {mine, unassigned}
+    assert len(await threads_of(services, owner)) == 3  # inbox.read_all
+    with pytest.raises(NotFound):
+        await services.inbox.get(agent.actor, theirs)
+    label = await services.labels.create(owner.actor, "vip")
+    with pytest.raises(NotFound):
+        await services.labels.apply(agent.actor, label.id, theirs)
+    await services.teams.update(owner.actor, TeamChanges(agents_see_unassigned=False))
+    assert [v.thread.id for v in await threads_of(services, agent)] == [mine]
+    with pytest.raises(NotFound):
+        await services.inbox.set_status(agent.actor, unassigned, "resolved")
+    handed_over = await services.inbox.assign(agent.actor, mine, other.user_id)  # hands it over ...
+    assert handed_over.thread.assignee_id == other.user_id
+    assert await threads_of(services, agent) == []  # ... and no longer sees it

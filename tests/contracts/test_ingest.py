@@ -45,8 +45,8 @@ async def messages_of(services: Services, member: Member) -> list:  # type: igno
 
 
 async def _contact_ids(uow) -> list[str]:  # type: ignore[no-untyped-def]
-    events = await uow.outbox.pending(1000)
-    return sorted({p["contactId"] for _, kind, p in events if kind == "thread.opened"})
+    events = await uow.outbox.since(None, 1000)
+    return sorted({e.payload["contactId"] for e in events if e.kind == "thread.opened"})
 
 
 async def test_a_batch_is_ingested_whole_and_a_replay_changes_nothing(services: Services) -> None:
@@ -139,7 +139,7 @@ async def test_a_resolved_thread_reopens_on_a_new_inbound_message(services: Serv
     await services.ingest.ingest([text(key, minutes=5)])
     async with services.uows.for_team(member.team_id) as uow:
         reopened = await uow.threads.get(thread.id)
-        kinds = [kind for _, kind, _ in await uow.outbox.pending(100)]
+        kinds = [e.kind for e in await uow.outbox.since(None, 100)]
     assert reopened is not None and reopened.status is ThreadStatus.OPEN
     assert kinds.count("thread.opened") == 1 and kinds.count("thread.reopened") == 1
 

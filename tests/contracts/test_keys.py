@@ -12,6 +12,8 @@ from commsinbox.adapters.crypto.keyring import AesGcmKeyring
 from commsinbox.adapters.memory.probe import MemoryProbe
 from commsinbox.adapters.memory.providers import MemoryProviderRegistry
 from commsinbox.adapters.memory.throttle import MemoryLoginThrottle
+from commsinbox.adapters.memory.live import MemoryChangeNotifier
+from commsinbox.adapters.memory.store import MemoryDatabase
 from commsinbox.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from commsinbox.adapters.storage.memory import MemoryBlobStorage
 from commsinbox.domain.usecases.connections import Connect
@@ -37,7 +39,7 @@ def with_keys(uows: object, *keys: tuple[str, bytes]) -> Services:
     """The same database, another keyring (as after changing CREDENTIALS_ENCRYPTION_KEYS and restarting)."""
     return build_container(uows=uows, storage=MemoryBlobStorage(), throttle=MemoryLoginThrottle(SystemClock()),  # type: ignore[arg-type]
                            probe=MemoryProbe(), box=AesGcmKeyring(list(keys)), providers=MemoryProviderRegistry(),
-                           hasher=FAST_HASHER).resolve(Services)
+                           notifier=MemoryChangeNotifier(MemoryDatabase()), hasher=FAST_HASHER).resolve(Services)
 
 
 async def test_rotation_reseals_under_the_newest_key_and_the_check_names_a_missing_key(uows: object) -> None:

@@ -16,6 +16,7 @@ from ..adapters.crypto import embedded_keys
 from ..adapters.crypto.jwt_verifier import SupabaseJwtVerifier
 from ..adapters.crypto.keyring import AesGcmKeyring
 from ..adapters.crypto.passwords import ScryptPasswordHasher
+from ..adapters.memory.live import MemoryChangeNotifier
 from ..adapters.memory.probe import MemoryProbe
 from ..adapters.memory.providers import MemoryProviderRegistry
 from ..adapters.memory.throttle import MemoryLoginThrottle
@@ -23,6 +24,7 @@ from ..adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from ..adapters.postgres import migrate
 from ..adapters.postgres.embedded import start_embedded
 from ..adapters.postgres.engine import app_engine, as_app_role_url
+from ..adapters.postgres.live import PostgresChangeNotifier
 from ..adapters.postgres.probe import PostgresProbe
 from ..adapters.postgres.throttle import PostgresLoginThrottle
 from ..adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
@@ -39,6 +41,7 @@ from ..domain.usecases.inbound import InboundProcessor
 from ..domain.usecases.inbox import InboxService, LabelService
 from ..domain.usecases.ingest import IngestService
 from ..domain.usecases.keys import KeyService
+from ..domain.usecases.live import LiveService
 from ..domain.usecases.media import MediaService
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
@@ -46,6 +49,7 @@ from ..domain.usecases.vault import VaultService
 from ..ports.clock import Clock, IdGenerator, TokenGenerator
 from ..ports.crypto import SecretBox
 from ..ports.health import DatabaseProbe
+from ..ports.live import ChangeNotifier
 from ..ports.providers import ProviderRegistry, WebhookParsers
 from ..ports.security import ExternalTokenVerifier, LoginThrottle, PasswordHasher
 from ..ports.storage import BlobStorage
@@ -72,6 +76,7 @@ class Services:
     keys: KeyService
     inbox: InboxService
     labels: LabelService
+    live: LiveService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -80,9 +85,10 @@ class Services:
 
 def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: LoginThrottle,
                     probe: DatabaseProbe, box: SecretBox, providers: ProviderRegistry, clock: Clock | None = None,
-                    hasher: PasswordHasher | None = None, external: ExternalTokenVerifier | None = None,
-                    login_limit: int = 10) -> punq.Container:
+                    notifier: ChangeNotifier, hasher: PasswordHasher | None = None,
+                    external: ExternalTokenVerifier | None = None, login_limit: int = 10) -> punq.Container:
     container = punq.Container()
+    container.register(ChangeNotifier, instance=notifier)
     container.register(SecretBox, instance=box)
     container.register(ProviderRegistry, instance=providers)
     container.register(WebhookParsers, instance=ProviderWebhookParsers())
@@ -97,7 +103,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    Services):
+                    LiveService, Services):
         container.register(service)
     return container
 
@@ -107,7 +113,8 @@ def memory_services(*, clock: Clock | None = None, hasher: PasswordHasher | None
     """A complete product in process memory: for tests, BDD and embedding without a database or network."""
     clock = clock or SystemClock()
     box = AesGcmKeyring([("memory", os.urandom(32))])
-    return build_container(uows=MemoryUnitOfWorkFactory(), storage=MemoryBlobStorage(),
+    uows = MemoryUnitOfWorkFactory()
+    return build_container(uows=uows, storage=MemoryBlobStorage(), notifier=MemoryChangeNotifier(uows.db),
                            throttle=MemoryLoginThrottle(clock), probe=MemoryProbe(), box=box,
                            providers=providers or MemoryProviderRegistry(), clock=clock,
                            hasher=hasher).resolve(Services)
@@ -162,15 +169,17 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
     limit, window = settings.login_rate_limit
     external = (SupabaseJwtVerifier(settings.supabase_jwt_secret.reveal(), settings.supabase_jwt_audience,
                                     settings.supabase_jwt_issuer) if settings.supabase_jwt_secret else None)
+    notifier = PostgresChangeNotifier(engine.url)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(notifier.aclose)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         storage = await stack.enter_async_context(blob_storage(settings))
         gateways = providers or http_gateways(session, twilio_base_url=settings.twilio_api_base_url,
                                               graph_base_url=settings.meta_graph_base_url,
                                               graph_version=settings.meta_graph_version)
         services = build_container(
-            uows=PostgresUnitOfWorkFactory(engine), storage=storage,
+            uows=PostgresUnitOfWorkFactory(engine), storage=storage, notifier=notifier,
             throttle=PostgresLoginThrottle(engine, clock, window), probe=PostgresProbe(engine),
             box=keyring(settings), providers=gateways, clock=clock, hasher=hasher, external=external,
             login_limit=limit,

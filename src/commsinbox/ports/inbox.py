@@ -36,6 +36,10 @@ class InboxRepository(Protocol):
 
     async def view(self, thread_id: str) -> ThreadView | None: ...
 
+    async def assignees(self, thread_ids: list[str]) -> dict[str, str | None]:
+        """Thread id → its assignee (None: unassigned), for the threads of the team among `thread_ids`."""
+        ...
+
     async def save_state(self, thread: Thread) -> None:
         """Saves what agents change: status, snooze time, assignee and unread count."""
         ...

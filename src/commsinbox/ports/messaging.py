@@ -117,12 +117,29 @@ class MessageRepository(Protocol):
     async def statuses(self, account_id: AccountId, provider_message_id: str) -> list[Reported]: ...
 
 
+@attrs.frozen
+class OutboxEntry:
+    position: str  # opaque; orders the team's events in the order they became visible
+    kind: str
+    payload: dict[str, Any]
+    occurred_at: dt.datetime
+
+
 class Outbox(Protocol):
     async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None: ...
 
+    async def since(self, after: str | None, limit: int) -> list[OutboxEntry]:
+        """The team's events after position `after` (None: from the first), in order. An event is listed only once every event that
+        could be ordered before it is visible, so reading on from the last position never skips one.
+        Raises InvalidInput("lastEventId") for a position this store never gave out."""
+        ...
+
+    async def end(self) -> str:
+        """A position after every event visible now (events committed from now on come after it)."""
+        ...
+
     async def add_many(self, events: list[tuple[str, dict[str, Any], dt.datetime]]) -> None: ...
 
-    async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]: ...
 
 
 @attrs.frozen

@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
-import { TRPCClientError, createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
+import { TRPCClientError, createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink } from '@trpc/client';
+import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 
 function required(name) {
@@ -230,4 +231,35 @@ test('no token is UNAUTHORIZED (HTTP 401), for a query and a mutation', async ()
 
   const forged = makeClient({ token: 'not-a-real-token' }).client;
   await rejectsWith(forged.core.team.get.query(), 'UNAUTHORIZED', 401);
+});
+
+/** A client whose subscriptions go over server-sent events, signed in by a header (Node's EventSource can). */
+function subscriber(token) {
+  const withToken = (url, init) => globalThis.fetch(url, {
+    ...init, headers: { ...init?.headers, authorization: `Bearer ${token}` },
+  });
+  const link = httpSubscriptionLink({
+    url: TRPC_URL, transformer: superjson, EventSource, eventSourceOptions: () => ({ fetch: withToken }),
+  });
+  return createTRPCClient({ links: [link] });
+}
+
+function subscribe(client, input) {
+  return new Promise((resolve, reject) => {
+    const subscription = client.communications.inbox.onChange.subscribe(input, {
+      onStarted: () => resolve(subscription),
+      onError: reject,
+    });
+  });
+}
+
+test('communications.inbox.onChange streams over httpSubscriptionLink; another team is NOT_FOUND', async () => {
+  const { token, teams } = await login();
+  const client = subscriber(token);
+  const subscription = await subscribe(client, { teamId: TEAM_ID });
+  subscription.unsubscribe();
+
+  const elsewhere = randomUUID();
+  assert.ok(!teams.some((t) => t.id === elsewhere));
+  await assert.rejects(subscribe(client, { teamId: elsewhere }));
 });

@@ -68,6 +68,8 @@ class MemoryInboxRepository(_Scoped):
         return ((where.status is None or t.status_at(now).value == where.status)
                 and set(where.label_ids) <= labels
                 and (where.assignee_id is None or t.assignee_id == where.assignee_id)
+                and (where.visible_to is None or t.assignee_id == where.visible_to
+                     or (where.with_unassigned and t.assignee_id is None))
                 and (where.account_id is None or t.account_id == where.account_id)
                 and (where.contact_id is None or t.contact_id == where.contact_id)
                 and (where.unread is None or (t.unread_count > 0) == where.unread)
@@ -103,6 +105,11 @@ class MemoryInboxRepository(_Scoped):
     async def view(self, thread_id: str) -> ThreadView | None:
         row = self.tx.rows("communication_threads").get((thread_id,))
         return self._view(attrs.evolve(row)) if row is not None and row.team_id == self.team_id else None
+
+    async def assignees(self, thread_ids: list[str]) -> dict[str, str | None]:
+        rows = self.tx.rows("communication_threads")
+        return {id: row.assignee_id for id in thread_ids
+                if (row := rows.get((id,))) is not None and row.team_id == self.team_id}
 
     async def save_state(self, thread: Thread) -> None:
         self._check(thread, "communication_threads")

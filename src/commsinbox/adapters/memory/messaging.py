@@ -8,10 +8,10 @@ import attrs
 
 from ...domain.model.accounts import CommunicationAccount
 from ...domain.model.contacts import Contact, Identity
-from ...domain.model.errors import Conflict, Forbidden
+from ...domain.model.errors import Conflict, Forbidden, InvalidInput
 from ...domain.model.threads import Attachment, Message, Thread, ThreadStatus
 from ...domain.policies.delivery import Reported
-from ...ports.messaging import Route
+from ...ports.messaging import OutboxEntry, Route
 from .store import Transaction
 from .system import _ids, _RouteRow
 
@@ -249,10 +249,17 @@ class MemoryOutbox(_Scoped):
         for kind, payload, at in events:
             await self.add(kind, payload, at)
 
-    async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
-        rows = sorted(((k[0], r) for k, r in self.tx.rows("outbox").items() if r.team_id == self.team_id),
-                      key=lambda pair: pair[0])
-        return [(id, row.kind, row.payload) for id, row in rows[:limit]]
+    async def since(self, after: str | None, limit: int) -> list[OutboxEntry]:
+        after = after or "0"
+        if not after.isdigit() or len(after) > 20:
+            raise InvalidInput.single("lastEventId", "is not a position this server gave out")
+        rows = sorted((k[0], r) for k, r in self.tx.db.table("outbox").items()
+                      if r.team_id == self.team_id and k[0] > int(after))
+        return [OutboxEntry(str(id), r.kind, r.payload, r.occurred_at) for id, r in rows[:limit]]
+
+    async def end(self) -> str:
+        return str(max((k[0] for k in self.tx.db.table("outbox")), default=0))
+
 
 
 @attrs.define

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,13 @@ class MemoryDatabase:
 
     tables: dict[str, dict[Key, Any]] = attrs.field(factory=dict)
     locks: dict[Key, asyncio.Lock] = attrs.field(factory=dict)
+    listeners: dict[str, set[asyncio.Event]] = attrs.field(factory=dict)  # team id → live streams to wake
+    outbox_sequence: Iterator[int] = attrs.field(factory=lambda: itertools.count(1))
+
+    def notify(self, team_ids: set[str]) -> None:
+        for team_id in team_ids:
+            for event in self.listeners.get(team_id, ()):
+                event.set()
 
     def table(self, name: str) -> dict[Key, Any]:
         return self.tables.setdefault(name, {})
@@ -61,6 +69,12 @@ class Transaction:
         return (attrs.evolve(row) for row in self.rows(name).values() if where(row))
 
     def commit(self) -> None:
+        """Writes the changes back, then wakes the live streams of the teams whose outbox grew. Outbox rows
+        (only ever added) are numbered here, so they are numbered in the order they become visible."""
+        added = [self._work["outbox"][key] for key in sorted(self._changed.pop("outbox", ()))]
+        outbox = self.db.table("outbox")
+        for row in added:
+            outbox[(next(self.db.outbox_sequence),)] = row
         for name, keys in self._changed.items():
             shared = self.db.table(name)
             for key in keys:
@@ -69,3 +83,4 @@ class Transaction:
                 else:
                     shared.pop(key, None)
         self._changed.clear()
+        self.db.notify({row.team_id for row in added})

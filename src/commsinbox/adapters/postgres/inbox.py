@@ -84,6 +84,9 @@ class PostgresInboxRepository(_Scoped):
                                                 tl.c.label_id == sa.literal(label_id, tl.c.label_id.type)))
         if where.assignee_id is not None:
             conditions.append(t.c.assignee_id == where.assignee_id)
+        if where.visible_to is not None:
+            mine = t.c.assignee_id == where.visible_to
+            conditions.append(sa.or_(mine, t.c.assignee_id.is_(None)) if where.with_unassigned else mine)
         if where.account_id is not None:
             conditions.append(t.c.account_id == where.account_id)
         if where.contact_id is not None:
@@ -137,6 +140,12 @@ class PostgresInboxRepository(_Scoped):
         rows = list(await self.conn.execute(self._threads().where(communication_threads.c.id == thread_id)))
         views = await self._views(rows)
         return views[0] if views else None
+
+    async def assignees(self, thread_ids: list[str]) -> dict[str, str | None]:
+        t = communication_threads
+        rows = await self.conn.execute(sa.select(t.c.id, t.c.assignee_id).where(
+            t.c.team_id == self.team_id, t.c.id.in_(thread_ids)))
+        return {r.id: r.assignee_id for r in rows}
 
     async def save_state(self, thread: Thread) -> None:
         t = communication_threads

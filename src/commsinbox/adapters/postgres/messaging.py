@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...domain.model.accounts import CommunicationAccount
 from ...domain.model.channels import DeliveryStatus
 from ...domain.model.contacts import Contact, Identity
+from ...domain.model.errors import InvalidInput
 from ...domain.model.threads import Attachment, Message, Thread
 from ...domain.policies.delivery import Reported
 from . import message_mappers as m
+from ...ports.messaging import OutboxEntry
 from .bulk import insert_rows, update_rows
 from .repositories import _write
 from .schema import (
@@ -285,6 +287,16 @@ class PostgresMessageRepository(_Scoped):
         return [Reported(DeliveryStatus(r.status), r.at, r.error_code, r.error_title) for r in rows]
 
 
+_XMIN = sa.cast(sa.cast(sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot()), sa.Text), sa.BigInteger)
+
+
+def _position(text: str) -> tuple[int, int]:
+    tx, _, id = text.partition(":")
+    if not (tx.isdigit() and id.isdigit() and len(text) <= 41):
+        raise InvalidInput.single("lastEventId", "is not a position this server gave out")
+    return int(tx), int(id)
+
+
 class PostgresOutbox(_Scoped):
     async def add(self, kind: str, payload: dict[str, Any], at: dt.datetime) -> None:
         await self.conn.execute(outbox.insert().values(team_id=self.team_id, kind=kind, payload=payload,
@@ -294,10 +306,18 @@ class PostgresOutbox(_Scoped):
         await _write_rows(self.conn, outbox, [{"team_id": self.team_id, "kind": kind, "payload": payload,
                                                "occurred_at": at} for kind, payload, at in events], "event")
 
-    async def pending(self, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
-        rows = await self.conn.execute(sa.select(outbox.c.id, outbox.c.kind, outbox.c.payload).where(
-            outbox.c.team_id == self.team_id, outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit))
-        return [(r.id, r.kind, r.payload) for r in rows]
+    async def since(self, after: str | None, limit: int) -> list[OutboxEntry]:
+        """Ordered by (writing transaction, id) and only below the snapshot's xmin: every transaction there has
+        ended, so no event can still appear before the last one read."""
+        c = outbox.c
+        rows = await self.conn.execute(sa.select(c.tx, c.id, c.kind, c.payload, c.occurred_at).where(
+            c.team_id == self.team_id, sa.tuple_(c.tx, c.id) > sa.tuple_(*_position(after or "0:0")), c.tx < _XMIN,
+        ).order_by(c.tx, c.id).limit(limit))
+        return [OutboxEntry(f"{r.tx}:{r.id}", r.kind, r.payload, r.occurred_at) for r in rows]
+
+    async def end(self) -> str:
+        return f"{await self.conn.scalar(sa.select(_XMIN))}:0"
+
 
 
 class _Prefixed:

@@ -64,6 +64,7 @@ teams = sa.Table(
     sa.Column("plan", sa.Text, nullable=False),
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("agents_see_unassigned", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 team_memberships = sa.Table(
@@ -332,7 +333,10 @@ outbox = sa.Table(
     sa.Column("payload", JSONB, nullable=False),
     sa.Column("occurred_at", Stamp, nullable=False),
     sa.Column("published_at", Stamp),
+    # the writing transaction: the live stream reads in (tx, id) order, only below the snapshot's xmin
+    sa.Column("tx", sa.BigInteger, nullable=False, server_default=sa.text("(pg_current_xact_id())::text::bigint")),
     sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
+    sa.Index("ix_outbox_team_position", "team_id", "tx", "id"),
 )
 
 # Raw webhook bodies, stored before the provider gets its 2xx (system table: the team is not known yet).

@@ -46,6 +46,8 @@ class ThreadFilter:
     unread: bool | None = None
     link: ThreadLink | None = None
     query: str | None = None  # words in the contact's name, digits of their phone, or words of a message
+    visible_to: str | None = None  # only threads assigned to this user (and unassigned ones when `with_unassigned`)
+    with_unassigned: bool = True
 
 
 def query_words(text: str) -> list[str]:

@@ -20,6 +20,7 @@ class Team:
     plan: str
     created_at: dt.datetime
     quiet_hours: QuietHours | None = None  # None: the deployment default (QUIET_HOURS_DEFAULT)
+    agents_see_unassigned: bool = True  # members without inbox.read_all see unassigned threads too
     version: int = 1
 
     @classmethod

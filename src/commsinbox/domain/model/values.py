@@ -115,5 +115,6 @@ class Permission(enum.StrEnum):
     ACCOUNTS_READ = "accounts.read"
     ACCOUNTS_MANAGE = "accounts.manage"
     INBOX_READ = "inbox.read"
+    INBOX_READ_ALL = "inbox.read_all"  # threads assigned to anyone; without it, one's own (and unassigned ones)
     INBOX_WRITE = "inbox.write"
     LABELS_MANAGE = "labels.manage"

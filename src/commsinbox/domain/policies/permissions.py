@@ -32,3 +32,13 @@ def may_assign_role(actor: Membership, role: Role) -> bool:
     if not is_allowed(actor, Permission.MEMBERS_MANAGE):
         return False
     return role is not Role.OWNER or actor.role is Role.OWNER
+
+
+def sees_thread(membership: Membership, assignee_id: str | None, agents_see_unassigned: bool) -> bool:
+    """inbox.read_all sees every thread; others see the threads assigned to them, and the unassigned ones
+    when the team lets them (`Team.agents_see_unassigned`)."""
+    if is_allowed(membership, Permission.INBOX_READ_ALL):
+        return True
+    if assignee_id is None:
+        return agents_see_unassigned
+    return assignee_id == membership.user_id

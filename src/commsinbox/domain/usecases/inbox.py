@@ -15,6 +15,7 @@ from ..model.labels import Label, RecordType, ThreadFilter, ThreadLink, ThreadVi
 from ..model.paging import Page, PageRequest
 from ..model.threads import ThreadStatus
 from ..model.values import Permission
+from ..policies.permissions import is_allowed, sees_thread
 from .access import Actor
 
 
@@ -42,23 +43,25 @@ class InboxService:
         if where.status is not None:
             status(where.status)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            visible_to, with_unassigned = await _scope(uow, actor)
+            where = attrs.evolve(where, visible_to=visible_to, with_unassigned=with_unassigned)
             return _woken(await uow.inbox.list(where, self.clock.now(), page), self.clock.now())
 
     async def get(self, actor: Actor, id: str) -> ThreadView:
         actor.require(Permission.INBOX_READ)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            return await self._view(uow, id)
+            return await _visible_view(uow, actor, id, self.clock.now())
 
     async def assign(self, actor: Actor, id: str, user_id: str | None) -> ThreadView:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             if user_id is not None and await uow.members.get(UserId(user_id)) is None:
                 raise InvalidInput.single("userId", "must be a member of the team")
-            thread = (await self._view(uow, id)).thread
+            thread = (await _visible_view(uow, actor, id, self.clock.now())).thread
             thread.assignee_id = UserId(user_id) if user_id is not None else None
             await uow.inbox.save_state(thread)
             await uow.outbox.add(events.THREAD_ASSIGNED, {"threadId": id, "assigneeId": user_id}, self.clock.now())
-            view = await self._view(uow, id)
+            view = await _reread(uow, id, self.clock.now())
             await uow.commit()
         return view
 
@@ -67,21 +70,21 @@ class InboxService:
         actor.require(Permission.INBOX_WRITE)
         wanted, now = status(new), self.clock.now()
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            thread = (await self._view(uow, id)).thread
+            thread = (await _visible_view(uow, actor, id, self.clock.now())).thread
             thread.set_status(wanted, now, snoozed_until)
             await uow.inbox.save_state(thread)
             await uow.outbox.add(events.THREAD_STATUS_CHANGED, {"threadId": id, "status": thread.status.value}, now)
-            view = await self._view(uow, id)
+            view = await _reread(uow, id, self.clock.now())
             await uow.commit()
         return view
 
     async def mark_read(self, actor: Actor, id: str) -> ThreadView:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            thread = (await self._view(uow, id)).thread
+            thread = (await _visible_view(uow, actor, id, self.clock.now())).thread
             thread.mark_read()
             await uow.inbox.save_state(thread)
-            view = await self._view(uow, id)
+            view = await _reread(uow, id, self.clock.now())
             await uow.commit()
         return view
 
@@ -94,7 +97,7 @@ class InboxService:
     async def _change_link(self, actor: Actor, id: str, link: ThreadLink, *, add: bool) -> ThreadView:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            await self._view(uow, id)
+            await _visible_view(uow, actor, id, self.clock.now())
             if add:
                 repo = {RecordType.CLIENT: uow.clients, RecordType.ORDER: uow.orders, RecordType.INVOICE: uow.invoices,
                         RecordType.TRANSACTION: uow.transactions}[link.record_type]
@@ -105,15 +108,10 @@ class InboxService:
                 await uow.inbox.unlink(id, link)
             await uow.outbox.add(events.THREAD_LINKED if add else events.THREAD_UNLINKED, {
                 "threadId": id, "recordType": link.record_type.value, "recordId": link.record_id}, self.clock.now())
-            view = await self._view(uow, id)
+            view = await _reread(uow, id, self.clock.now())
             await uow.commit()
         return view
 
-    async def _view(self, uow: TeamUnitOfWork, id: str) -> ThreadView:
-        view = await uow.inbox.view(id)
-        if view is None:
-            raise NotFound("thread", id)
-        return _wake(view, self.clock.now())
 
 
 @attrs.define
@@ -162,8 +160,7 @@ class LabelService:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             label = await _label(uow, id)
-            if await uow.threads.get(thread_id) is None:
-                raise NotFound("thread", thread_id)
+            await _visible_view(uow, actor, thread_id, self.clock.now())
             if apply:
                 await uow.inbox.apply_label(thread_id, id)
             else:
@@ -172,6 +169,32 @@ class LabelService:
                                  {"threadId": thread_id, "labelId": id}, self.clock.now())
             await uow.commit()
         return label
+
+
+async def _scope(uow: TeamUnitOfWork, actor: Actor) -> tuple[str | None, bool]:
+    """Whose threads the actor sees: (None, _) for every thread, else (their id, whether unassigned ones too)."""
+    if is_allowed(actor.membership, Permission.INBOX_READ_ALL):
+        return None, True
+    team = await uow.teams.get(actor.team_id)
+    return actor.user_id, team is not None and team.agents_see_unassigned
+
+
+async def _visible_view(uow: TeamUnitOfWork, actor: Actor, id: str, now: dt.datetime) -> ThreadView:
+    """The thread, if the actor may see it; one they may not see reads as not found."""
+    view = await uow.inbox.view(id)
+    if view is not None:
+        visible_to, with_unassigned = await _scope(uow, actor)
+        if visible_to is None or sees_thread(actor.membership, view.thread.assignee_id, with_unassigned):
+            return _wake(view, now)
+    raise NotFound("thread", id)
+
+
+async def _reread(uow: TeamUnitOfWork, id: str, now: dt.datetime) -> ThreadView:
+    """The thread after the actor changed it (they may have assigned it away)."""
+    view = await uow.inbox.view(id)
+    if view is None:
+        raise NotFound("thread", id)
+    return _wake(view, now)
 
 
 async def _label(uow: TeamUnitOfWork, id: str) -> Label:

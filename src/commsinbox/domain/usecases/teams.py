@@ -22,6 +22,7 @@ class TeamChanges:
     timezone: str | None = None
     quiet_hours: str | None = None
     plan: str | None = None
+    agents_see_unassigned: bool | None = None
 
 
 @attrs.frozen
@@ -62,6 +63,8 @@ class TeamService:
                 team.quiet_hours = QuietHours.parse(changes.quiet_hours)
             if changes.plan is not None:
                 team.plan = changes.plan
+            if changes.agents_see_unassigned is not None:
+                team.agents_see_unassigned = changes.agents_see_unassigned
             await uow.teams.update(team)
             await uow.commit()
         return team

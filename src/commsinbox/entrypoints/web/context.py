@@ -33,15 +33,17 @@ async def current_user(request: web.Request) -> User:
     return user
 
 
-async def current_actor(request: web.Request) -> Actor:
+async def current_actor(request: web.Request, team: str | None = None) -> Actor:
+    """The signed-in user in the team named by `team` (when given: EventSource cannot send headers) or the
+    x-team-id header, or in their only team."""
     user = await current_user(request)
-    header = request.headers.get("x-team-id")
+    name, value = ("teamId", team) if team is not None else ("x-team-id", request.headers.get("x-team-id"))
     team_id = None
-    if header is not None:
+    if value is not None:
         try:
-            team_id = TeamId(str(uuid.UUID(header.strip())))
+            team_id = TeamId(str(uuid.UUID(value.strip())))
         except ValueError:
-            raise InvalidInput.single("x-team-id", "must be a team id (a UUID)") from None
+            raise InvalidInput.single(name, "must be a team id (a UUID)") from None
     return await request.app[services_key].access.resolve(user.id, team_id)
 
 

@@ -2,16 +2,19 @@
 
 Mirrors ``@trpc/server`` v11 (``http/resolveResponse.ts``, ``http/contentType.ts``,
 ``http/getHTTPStatusCode.ts``, ``error/getErrorShape.ts``, ``rpc/codes.ts``) with the superjson
-transformer. Deliberate differences: batched calls run one after the other, in order; inputs
+transformer, and subscriptions over server-sent events (``httpSubscriptionLink``, after
+``stream/sse.ts``). Deliberate differences: batched calls run one after the other, in order; inputs
 are read once, before the first call that needs them; an empty POST body is an absent input;
-streaming (``httpBatchStreamLink``) and subscriptions are not offered.
+streaming (``httpBatchStreamLink``) is not offered.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Final, Literal
 
 import attrs
@@ -19,7 +22,7 @@ from aiohttp import web
 
 from commsinbox.entrypoints.web import superjson
 
-__all__ = ["ERROR_CODES", "Procedure", "TrpcError", "add_trpc_routes"]
+__all__ = ["ERROR_CODES", "Procedure", "Tracked", "TrpcError", "add_trpc_routes"]
 
 _LOG: Final = logging.getLogger("commsinbox.trpc")
 
@@ -49,7 +52,8 @@ ERROR_CODES: Final[Mapping[str, tuple[int, int]]] = {
     "CLIENT_CLOSED_REQUEST": (-32099, 499),
 }
 _RESERVED_DATA_KEYS: Final = frozenset({"code", "httpStatus", "path", "stack"})
-_METHOD_BY_KIND: Final = {"query": "GET", "mutation": "POST"}
+_METHOD_BY_KIND: Final = {"query": "GET", "mutation": "POST", "subscription": "GET"}
+PING_SECONDS: Final = 10.0  # keeps proxies from closing a quiet event stream
 _INTERNAL_MESSAGE: Final = "Internal server error"
 
 Handler = Callable[[web.Request, Any], Awaitable[Any]]
@@ -73,8 +77,19 @@ class TrpcError(Exception):
 
 @attrs.frozen
 class Procedure:
-    kind: Literal["query", "mutation"]
+    """A subscription's handler returns an async iterator of values (or `Tracked` values), after any check
+    that should fail the request as a whole (authentication, input)."""
+
+    kind: Literal["query", "mutation", "subscription"]
     handler: Handler
+
+
+@attrs.frozen
+class Tracked:
+    """A subscription value with an id: the client sends the last id back as `lastEventId` to resume."""
+
+    id: str
+    data: Any
 
 
 def add_trpc_routes(
@@ -108,6 +123,9 @@ class _Endpoint:
             item, status = _error_item(error, None)
             return _respond(item, status)
         inputs = _Inputs(request, len(paths) if is_batch else None, self.max_body_bytes)
+        procedure = self.procedures.get(path)
+        if procedure is not None and procedure.kind == "subscription" and not is_batch:
+            return await self._subscribe(request, path, procedure, inputs)
         answers = [await self._call(request, p, index, inputs) for index, p in enumerate(paths)]
         statuses = {status for _, status in answers}
         status = statuses.pop() if len(statuses) == 1 else 207
@@ -121,6 +139,8 @@ class _Endpoint:
         kinds = dict.fromkeys(p.kind for path in paths if (p := self.procedures.get(path)))
         if len(kinds) > 1:
             raise TrpcError("BAD_REQUEST", f"Cannot mix procedure types in call: {', '.join(kinds)}")
+        if "subscription" in kinds and len(paths) > 1:
+            raise TrpcError("BAD_REQUEST", "Subscriptions cannot be batched: use httpSubscriptionLink")
         if request.headers.get("trpc-accept") == "application/jsonl":
             raise TrpcError("BAD_REQUEST", "Streaming responses are not supported: use httpBatchLink")
 
@@ -140,6 +160,62 @@ class _Endpoint:
         except superjson.SuperJSONError:
             _LOG.exception("tRPC procedure %r returned a value superjson cannot encode", path)
             return _error_item(TrpcError("INTERNAL_SERVER_ERROR", _INTERNAL_MESSAGE), path)
+
+    async def _subscribe(self, request: web.Request, path: str, procedure: Procedure, inputs: _Inputs
+                         ) -> web.StreamResponse:
+        """Server-sent events: `connected`, then one `data` (with `id` when tracked) per value, `ping` while
+        quiet, and `serialized-error` if the iterator fails. A failure before the stream opens (e.g. not
+        signed in) is an ordinary error response, which EventSource reports as a failed connection."""
+        if request.method != "GET":
+            item, status = _error_item(TrpcError("METHOD_NOT_SUPPORTED", f'Unsupported {request.method}-request to '
+                                                 f'subscription procedure at path "{path}"'), path)
+            return _respond(item, status)
+        try:
+            values: AsyncIterator[Any] = await procedure.handler(request, await inputs.get(0))
+        except Exception as exc:
+            item, status = _error_item(self._to_trpc_error(exc, path), path)
+            return _respond(item, status)
+        response = web.StreamResponse(headers={
+            "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform",
+            "X-Accel-Buffering": "no", "Vary": "trpc-accept, accept"})
+        await response.prepare(request)
+        try:
+            await response.write(_sse("connected", "{}"))
+            await self._pump(values, response, path)
+        except ConnectionResetError:
+            pass  # the client went away
+        finally:
+            await _close(values)
+        return response
+
+    async def _pump(self, values: AsyncIterator[Any], response: web.StreamResponse, path: str) -> None:
+        following: asyncio.Task[Any] | None = None
+        try:
+            while True:
+                following = following or asyncio.ensure_future(anext(values))
+                done, _ = await asyncio.wait({following}, timeout=PING_SECONDS)
+                if not done:
+                    await response.write(_sse("ping", ""))
+                    continue
+                try:
+                    value = following.result()
+                except StopAsyncIteration:
+                    await response.write(_sse("return", ""))
+                    return
+                except Exception as exc:
+                    shape = _error_item(self._to_trpc_error(exc, path), path)[0]["error"]
+                    await response.write(_sse("serialized-error", _dumps(shape)))
+                    return
+                following = None
+                if isinstance(value, Tracked):
+                    await response.write(_sse(None, _dumps(superjson.serialize(value.data)), value.id))
+                else:
+                    await response.write(_sse(None, _dumps(superjson.serialize(value))))
+        finally:
+            if following is not None and not following.done():
+                following.cancel()
+                with contextlib.suppress(BaseException):
+                    await following
 
     def _to_trpc_error(self, exc: Exception, path: str) -> TrpcError:
         if isinstance(exc, TrpcError):
@@ -224,8 +300,25 @@ def _error_item(error: TrpcError, path: str | None) -> tuple[dict[str, Any], int
     return {"error": superjson.serialize(shape)}, status
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _sse(event: str | None, data: str, id: str | None = None) -> bytes:
+    """One event; `data` is JSON, which never holds a raw line break."""
+    lines = ([f"event: {event}"] if event else []) + [f"data: {data}"] + ([f"id: {id}"] if id is not None else [])
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+async def _close(values: AsyncIterator[Any]) -> None:
+    aclose = getattr(values, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
 def _respond(body: Any, status: int) -> web.Response:
-    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = _dumps(body)
     return web.Response(
         body=text.encode(),
         status=status,

@@ -10,7 +10,7 @@ from ..context import current_actor, current_user
 from ..serialization import parse
 from ..trpc import Procedure
 
-Kind = Literal["query", "mutation"]
+Kind = Literal["query", "mutation", "subscription"]
 Caller = Callable[[web.Request], Awaitable[Any]]
 
 

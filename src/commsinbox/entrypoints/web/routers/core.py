@@ -78,6 +78,7 @@ class TeamUpdateInput:
     timezone: str | None = None
     quietHours: str | None = None  # noqa: N815
     plan: str | None = None
+    agentsSeeUnassigned: bool | None = None  # noqa: N815
 
 
 @attrs.frozen
@@ -149,7 +150,8 @@ async def team_get(request: web.Request, actor: Actor, _: None) -> dict[str, Any
 
 
 async def team_update(request: web.Request, actor: Actor, inp: TeamUpdateInput) -> dict[str, Any]:
-    changes = TeamChanges(inp.name, inp.baseCurrency, inp.timezone, inp.quietHours, inp.plan)
+    changes = TeamChanges(inp.name, inp.baseCurrency, inp.timezone, inp.quietHours, inp.plan,
+                          inp.agentsSeeUnassigned)
     team = await _services(request).teams.update(actor, changes)
     return views.team(team, str(request.app[settings_key].quiet_hours_default))
 
