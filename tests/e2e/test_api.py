@@ -129,6 +129,8 @@ def core_calls(record: dict[str, str]) -> dict[str, tuple[str, Any]]:
         "core.vault.list": ("query", {}),
         "core.vault.upload": ("mutation", {"path": "planted.txt", "contentBase64": "eA==", "contentType": "text/plain"}),
         "core.vault.download": ("query", {"path": "secret.txt"}),
+        "core.transactions.attachFile": ("mutation", {"id": record["transaction"], "path": "secret.txt"}),
+        "core.transactions.files": ("query", {"id": record["transaction"]}),
     }
     for kind in ("order", "invoice", "transaction", "measurement"):
         calls[f"core.{kind}s.list"] = ("query", {})

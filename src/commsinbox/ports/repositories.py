@@ -93,6 +93,12 @@ class VaultRepository(Protocol):
 
     async def list(self, prefix: str | None = None) -> list[VaultFile]: ...
 
+    async def attach(self, transaction_id: str, path: str, at: dt.datetime) -> None:
+        """Attaches the file at `path` to the transaction; idempotent."""
+        ...
+
+    async def attached(self, transaction_id: str) -> list[VaultFile]: ...
+
 
 class UserRepository(Protocol):
     """Users are not team data: one user may belong to several teams."""

@@ -45,8 +45,9 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
         for kind, fields in (("order", RecordFields(number="P-1")), ("invoice", RecordFields(number="P-1")),
                              ("transaction", RecordFields(amount="1", currency="USD")),
                              ("measurement", RecordFields(client_id=client.id, name="h", amount="1"))):
-            await services.records.create(member.actor, kind, fields)  # type: ignore[arg-type]
-        await services.vault.upload(member.actor, "probe.txt", b"probe", "text/plain")
+            record = await services.records.create(member.actor, kind, fields)  # type: ignore[arg-type]
+            seed[kind] = record.id
+        seed["path"] = (await services.vault.upload(member.actor, "probe.txt", b"probe", "text/plain")).path
         async with services.uows.for_team(member.team_id, member.user_id) as uow:
             await uow.settings.put("probe", {"on": True}, dt.datetime.now(dt.UTC))
             await uow.commit()
@@ -60,7 +61,7 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
 
 MESSAGING_SEED_ORDER = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
                         "communication_messages", "message_attachments", "message_status_events", "outbox",
-                        "labels", "thread_labels", "thread_links")
+                        "labels", "thread_labels", "thread_links", "transaction_files")
 
 
 def team_column(table: str) -> str:
@@ -141,7 +142,7 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
     t = schema.metadata.tables[table]
     now = sa.func.now()
     new = str(uuid.uuid4())
-    ids = seed or {name: new for name in ("account", "contact", "thread", "message", "label")}
+    ids = seed or {name: new for name in ("account", "contact", "thread", "message", "label", "transaction", "path")}
     rows = {
         "teams": {"id": team_id, "name": "x", "base_currency": "USD", "timezone": "UTC",
                   "plan": "free", "created_at": now, "version": 1},
@@ -173,5 +174,7 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
         "labels": {"id": ids["label"], "team_id": team_id, "name": new, "created_at": now},
         "thread_labels": {"team_id": team_id, "thread_id": ids["thread"], "label_id": ids["label"]},
         "thread_links": {"team_id": team_id, "thread_id": ids["thread"], "record_type": "client", "record_id": new},
+        "transaction_files": {"team_id": team_id, "transaction_id": ids["transaction"], "path": ids["path"],
+                              "attached_at": now},
     }
     return t.insert().values(rows[table])

@@ -205,6 +205,10 @@ class MemoryMessageRepository(_Scoped):
         rows = self.tx.find("message_attachments", lambda a: a.team_id == self.team_id and a.message_id == message_id)
         return sorted(rows, key=lambda a: a.position)
 
+    async def attachment(self, id: str) -> Attachment | None:
+        row = self.tx.rows("message_attachments").get((id,))
+        return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
+
     async def update_attachment(self, attachment: Attachment) -> None:
         self._check(attachment, "message_attachments")
         self.tx.put("message_attachments", (attachment.id,), attachment)

@@ -173,6 +173,20 @@ class MemoryVaultRepository:
             prefix is None or f.path == prefix or f.path.startswith(prefix + "/")))
         return sorted(rows, key=lambda f: f.path)
 
+    async def attach(self, transaction_id: str, path: str, at: Any) -> None:
+        self.tx.put("transaction_files", (self.team_id, transaction_id, path), _Attached(self.team_id, at))
+
+    async def attached(self, transaction_id: str) -> list[Any]:
+        files = self.tx.rows("vault_files")
+        keys = sorted(k for k in self.tx.rows("transaction_files") if k[:2] == (self.team_id, transaction_id))
+        return [files[(self.team_id, path)] for _, _, path in keys if (self.team_id, path) in files]
+
+
+@attrs.frozen
+class _Attached:
+    team_id: str
+    attached_at: Any
+
 
 @attrs.define
 class MemoryUserRepository:

@@ -249,6 +249,12 @@ class PostgresMessageRepository(_Scoped):
                  .order_by(c.position))
         return [m.row_to_attachment(r) for r in await self.conn.execute(query)]
 
+    async def attachment(self, id: str) -> Attachment | None:
+        c = message_attachments.c
+        row = (await self.conn.execute(sa.select(message_attachments).where(
+            c.team_id == self.team_id, c.id == id))).first()
+        return m.row_to_attachment(row) if row else None
+
     async def update_attachment(self, attachment: Attachment) -> None:
         c = message_attachments.c
         values = m.attachment_values(attachment)

@@ -16,7 +16,7 @@ from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.teams import Membership, Team
 from ...domain.model.users import AuthToken, User
 from . import mappers
-from .schema import auth_tokens, team_memberships, team_settings, teams, users, vault_files
+from .schema import auth_tokens, team_memberships, team_settings, teams, transaction_files, users, vault_files
 
 
 async def _write(conn: AsyncConnection, statement: sa.Executable, what: str,
@@ -190,6 +190,17 @@ class PostgresVaultRepository:
         if prefix is not None:
             query = query.where(sa.or_(vault_files.c.path == prefix,
                                        vault_files.c.path.startswith(prefix + "/", autoescape=True)))
+        return [mappers.row_to_vault_file(r) for r in await self.conn.execute(query)]
+
+    async def attach(self, transaction_id: str, path: str, at: Any) -> None:
+        await self.conn.execute(insert(transaction_files).values(
+            team_id=self.team_id, transaction_id=transaction_id, path=path, attached_at=at).on_conflict_do_nothing())
+
+    async def attached(self, transaction_id: str) -> list[Any]:
+        tf = transaction_files.c
+        query = self._mine().join(transaction_files, sa.and_(
+            tf.team_id == vault_files.c.team_id, tf.path == vault_files.c.path)).where(
+            tf.transaction_id == transaction_id).order_by(vault_files.c.path)
         return [mappers.row_to_vault_file(r) for r in await self.conn.execute(query)]
 
     def _mine(self) -> sa.Select[Any]:

@@ -122,7 +122,8 @@ orders = _record("orders", sa.Column("number", sa.Text, nullable=False), sa.Colu
 invoices = _record("invoices", sa.Column("number", sa.Text, nullable=False), sa.Column("amount", Money),
                    sa.Column("currency", sa.String(3)), sa.UniqueConstraint("team_id", "number"))
 transactions = _record("transactions", sa.Column("amount", Money, nullable=False),
-                       sa.Column("currency", sa.String(3), nullable=False), sa.Column("description", sa.Text))
+                       sa.Column("currency", sa.String(3), nullable=False), sa.Column("description", sa.Text),
+                       sa.UniqueConstraint("team_id", "id"))
 measurements = _record("measurements", sa.Column("name", sa.Text, nullable=False),
                        sa.Column("value", Money, nullable=False), sa.Column("unit", sa.Text), client_required=True)
 
@@ -135,6 +136,20 @@ vault_files = sa.Table(
     sa.Column("checksum", sa.String(64), nullable=False),
     sa.Column("created_at", Stamp, nullable=False),
     sa.PrimaryKeyConstraint("team_id", "path"),
+)
+
+# Vault files attached to a transaction: the file is the vault's (e.g. a message attachment), never a copy.
+transaction_files = sa.Table(
+    "transaction_files", metadata,
+    sa.Column("team_id", Id, nullable=False),
+    sa.Column("transaction_id", Id, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("attached_at", Stamp, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "transaction_id", "path"),
+    sa.ForeignKeyConstraint(["team_id", "transaction_id"], ["transactions.team_id", "transactions.id"],
+                            name="fk_transaction_files_transaction", ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["team_id", "path"], ["vault_files.team_id", "vault_files.path"],
+                            name="fk_transaction_files_file", ondelete="CASCADE"),
 )
 
 # -- messaging ------------------------------------------------------------------------------------------------
@@ -370,6 +385,6 @@ keyring_canaries = sa.Table(
 TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders", "invoices", "transactions",
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
-               "outbox", "labels", "thread_labels", "thread_links")
+               "outbox", "labels", "thread_labels", "thread_links", "transaction_files")
 SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

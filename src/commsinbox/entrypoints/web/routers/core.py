@@ -242,6 +242,23 @@ async def vault_download(request: web.Request, actor: Actor, inp: DownloadInput)
     return {**views.vault_file(file), "contentBase64": base64.b64encode(data).decode()}
 
 
+@attrs.frozen
+class AttachFileInput:
+    id: str
+    attachmentId: str | None = None  # noqa: N815 — a message's attachment, or
+    path: str | None = None  # a vault file
+
+
+async def transaction_attach(request: web.Request, actor: Actor, inp: AttachFileInput) -> dict[str, Any]:
+    attachment = ident(inp.attachmentId, "attachmentId") if inp.attachmentId is not None else None
+    file = await _services(request).vault.attach(actor, ident(inp.id), attachment_id=attachment, path=inp.path)
+    return views.vault_file(file)
+
+
+async def transaction_files(request: web.Request, actor: Actor, inp: IdInput) -> dict[str, Any]:
+    return {"items": [views.vault_file(f) for f in await _services(request).vault.attached(actor, ident(inp.id))]}
+
+
 PROCEDURES: dict[str, Procedure] = {
     "core.team.get": in_team("query", None, team_get),
     "core.team.update": in_team("mutation", TeamUpdateInput, team_update),
@@ -258,4 +275,6 @@ PROCEDURES: dict[str, Procedure] = {
     "core.vault.list": in_team("query", VaultListInput, vault_list),
     "core.vault.upload": in_team("mutation", UploadInput, vault_upload),
     "core.vault.download": in_team("query", DownloadInput, vault_download),
+    "core.transactions.attachFile": in_team("mutation", AttachFileInput, transaction_attach),
+    "core.transactions.files": in_team("query", IdInput, transaction_files),
 }
