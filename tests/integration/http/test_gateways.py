@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import os
-import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,88 +11,23 @@ import attrs
 import pytest
 from yarl import URL
 
-from commsinbox.adapters.clock import FixedClock
 from commsinbox.adapters.providers.meta_instagram.gateway import MetaInstagramGateway
 from commsinbox.adapters.providers.meta_whatsapp.gateway import MetaWhatsAppGateway
 from commsinbox.adapters.providers.registry import GatewayRegistry, ProviderNotSupported, http_gateways
-from commsinbox.adapters.providers.simulator import SimulatorState, create_simulator_app
 from commsinbox.adapters.providers.twilio_whatsapp.gateway import TwilioWhatsAppGateway
 from commsinbox.domain.model.channels import MessageType, Provider
 from commsinbox.domain.model.inbound import MediaRef
 from commsinbox.ports.providers import AccountAccess, CredentialsRejected, MediaTooLarge, ProviderError
+from tests.integration.http.conftest import Sim, closed_port_url
 
 pytestmark = pytest.mark.integration
 
 MB = 1024 * 1024
 JPEG = b"\xff\xd8\xff\xe0" + os.urandom(50_000)
-SENDER = "+14155238886"
-
-
-@attrs.define
-class Sim:
-    state: SimulatorState
-    base: str
-    session: aiohttp.ClientSession
-
-    async def control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self.session.post(f"{self.base}/_sim/{path}", json=body) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
-
-    async def media(self, data: bytes, content_type: str = "image/jpeg", **query: Any) -> dict[str, Any]:
-        """Registers raw bytes (the JSON/base64 form is exercised in test_simulator)."""
-        params = {key: str(value).lower() if isinstance(value, bool) else value for key, value in query.items()}
-        async with self.session.post(f"{self.base}/_sim/media", data=io.BytesIO(data), params=params,
-                                     headers={"Content-Type": content_type}) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
-
-    async def requests(self, prefix: str = "") -> list[dict[str, Any]]:
-        async with self.session.get(f"{self.base}/_sim/requests", params={"prefix": prefix}) as response:
-            return (await response.json())["requests"]
-
-    async def fault(self, prefix: str, status: int, count: int = 1, body: Any = None) -> None:
-        await self.control("faults", {"path_prefix": prefix, "status": status, "count": count, "body": body})
-
-
-@pytest.fixture
-async def sim(aiohttp_server: Any) -> AsyncIterator[Sim]:
-    state = SimulatorState(clock=FixedClock())
-    server = await aiohttp_server(create_simulator_app(state))
-    async with aiohttp.ClientSession() as session:
-        yield Sim(state, str(server.make_url("")).rstrip("/"), session)
-
-
-@pytest.fixture
-async def whatsapp(sim: Sim) -> tuple[MetaWhatsAppGateway, AccountAccess]:
-    account = await sim.control("accounts", {"provider": "whatsapp-meta", "displayPhoneNumber": "+15550783881"})
-    access = AccountAccess(Provider.WHATSAPP_META, account["phoneNumberId"], {"accessToken": account["accessToken"]})
-    return MetaWhatsAppGateway(sim.session, base_url=sim.base, version="v23.0"), access
-
-
-@pytest.fixture
-async def instagram(sim: Sim) -> tuple[MetaInstagramGateway, AccountAccess]:
-    account = await sim.control("accounts", {"provider": "instagram-meta", "username": "shop"})
-    access = AccountAccess(Provider.INSTAGRAM_META, account["igId"], {"accessToken": account["accessToken"]})
-    return MetaInstagramGateway(sim.session, sim.base, "v23.0"), access
-
-
-@pytest.fixture
-async def twilio(sim: Sim) -> tuple[TwilioWhatsAppGateway, AccountAccess]:
-    account = await sim.control("accounts", {"provider": "whatsapp-twilio", "senders": [SENDER]})
-    access = AccountAccess(Provider.WHATSAPP_TWILIO, SENDER,
-                           {"accountSid": account["accountSid"], "authToken": account["authToken"]})
-    return TwilioWhatsAppGateway(sim.session, base_url=sim.base), access
 
 
 def _with_token(access: AccountAccess, **credentials: str) -> AccountAccess:
     return attrs.evolve(access, credentials={**access.credentials, **credentials})
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 # WhatsApp Cloud API -------------------------------------------------------------------------------------------------
@@ -158,7 +90,7 @@ async def test_whatsapp_falls_back_to_the_media_id_when_the_webhook_url_fails(si
 async def test_whatsapp_never_sends_the_token_to_a_foreign_webhook_url(sim: Sim, whatsapp: Any) -> None:
     gateway, access = whatsapp
     media = await sim.media(JPEG)
-    ref = MediaRef(kind=MessageType.IMAGE, media_id=media["id"], url=f"{_closed_port_url()}/steal")
+    ref = MediaRef(kind=MessageType.IMAGE, media_id=media["id"], url=f"{closed_port_url()}/steal")
     assert (await gateway.fetch_media(access, ref, max_bytes=MB)).data == JPEG  # went through Graph instead
 
 
@@ -220,7 +152,7 @@ async def test_whatsapp_other_graph_errors_are_permanent(sim: Sim, whatsapp: Any
 
 async def test_an_unreachable_provider_is_transient(sim: Sim, whatsapp: Any) -> None:
     _, access = whatsapp
-    gateway = MetaWhatsAppGateway(sim.session, base_url=_closed_port_url())
+    gateway = MetaWhatsAppGateway(sim.session, base_url=closed_port_url())
     with pytest.raises(ProviderError) as caught:
         await gateway.verify(access)
     assert caught.value.transient and "network error" in str(caught.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -210,7 +211,7 @@ async def test_meta_sends_and_templates_answer_like_graph(env: Env) -> None:
     assert created["status"] == "PENDING" and created["category"] == "UTILITY" and created["id"].isdigit()
     async with env.session.post(f"{env.base}/v23.0/me/messages",
                                 headers={"Authorization": f"Bearer {ig['accessToken']}"},
-                                json={"recipient": {"id": "IGSID1"}, "message": {"text": "hey"}}) as response:
+                                json={"recipient": {"id": "9000000000000001"}, "message": {"text": "hey"}}) as response:
         assert set(await response.json()) == {"recipient_id", "message_id"}
     async with env.session.post(f"{env.base}/v23.0/{wa['phoneNumberId']}/messages", json=send,
                                 headers={"Authorization": "Bearer nope"}) as response:
@@ -273,7 +274,7 @@ async def test_instagram_read_is_messaging_seen_and_the_rest_is_skipped(env: Env
     ig = await _instagram(env)
     async with env.session.post(f"{env.base}/v23.0/{ig['igId']}/messages",
                                 headers={"Authorization": f"Bearer {ig['accessToken']}"},
-                                json={"recipient": {"id": "IGSID7"}, "message": {"text": "hey"}}) as response:
+                                json={"recipient": {"id": "9000000000000007"}, "message": {"text": "hey"}}) as response:
         mid = (await response.json())["message_id"]
     answer = await env.control("status", {"messageId": mid})
     assert [("skipped" in d, d["status"]) for d in answer["deliveries"]] == [
@@ -292,3 +293,94 @@ async def test_status_for_an_unknown_message_is_404_and_reset_forgets_everything
     assert len(await env.requests()) == 1
     await env.control("reset", {})
     assert await env.requests() == [] and env.state.meta == {}
+
+
+# Send checks, recorded times, settings -----------------------------------------------------------------------------
+async def test_requests_are_recorded_in_order_with_their_arrival_time(env: Env) -> None:
+    account = await _twilio(env)
+    for _ in range(3):
+        async with await _twilio_send(env, account, CUSTOMER):
+            pass
+    recorded = await env.requests()
+    assert [r["seq"] for r in recorded] == [1, 2, 3]
+    assert {r["at"] for r in recorded} == {env.state.clock.now().isoformat()}  # the simulator's clock
+    assert recorded[0]["monotonic"] <= recorded[1]["monotonic"] <= recorded[2]["monotonic"]
+
+
+@pytest.mark.parametrize("extra, code", [
+    ({"To": CUSTOMER}, 21910),
+    ({"To": "whatsapp:12345"}, 21211),
+    ({"From": "whatsapp:+15550009999"}, 63007),
+    ({"Body": "x" * 1601}, 21617),
+    ({"MediaUrl": "ftp://example.com/a.png"}, 21620),
+    ({"StatusCallback": "not a url"}, 21609),
+    ({"ContentVariables": '{"1": "a"}'}, 21654),
+    ({"ContentSid": "HX" + "0" * 32}, 21655),
+])
+async def test_twilio_send_is_checked_like_twilio(env: Env, extra: dict[str, str], code: int) -> None:
+    account = await _twilio(env)
+    async with await _twilio_send(env, account, CUSTOMER, **extra) as response:
+        assert response.status == 400
+        assert (await response.json())["code"] == code
+    assert env.state.messages == {}
+
+
+async def test_twilio_content_variables_must_be_a_json_object_of_clean_values(env: Env) -> None:
+    account = await _twilio(env)
+    content = await env.control("templates", {"provider": "whatsapp-twilio", "accountSid": account["accountSid"]})
+    for variables, status in (('{"1": "two\\nlines"}', 400), ("[1]", 400), ('{"1": "Ana"}', 201)):
+        async with await _twilio_send(env, account, CUSTOMER, ContentSid=content["id"],
+                                      ContentVariables=variables) as response:
+            assert response.status == status, variables
+
+
+async def test_whatsapp_upload_refuses_types_and_sizes_meta_refuses(env: Env) -> None:
+    wa = await _whatsapp(env)
+    url = f"{env.base}/v23.0/{wa['phoneNumberId']}/media"
+    for content_type, size, status in (("image/gif", 10, 400), ("image/jpeg", 5 * 2**20 + 1, 400),
+                                       ("image/jpeg", 10, 200)):
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("file", io.BytesIO(b"x" * size), content_type=content_type, filename="f")
+        async with env.session.post(url, data=form,
+                                    headers={"Authorization": f"Bearer {wa['accessToken']}"}) as response:
+            body = await response.json()
+            assert response.status == status, body
+            assert status == 200 or body["error"]["code"] == 131053
+
+
+@pytest.mark.parametrize("body, ok", [
+    ({"messaging_type": "MESSAGE_TAG", "message": {"text": "x"}}, False),
+    ({"messaging_type": "MESSAGE_TAG", "tag": "CONFIRMED_EVENT_UPDATE", "message": {"text": "x"}}, False),
+    ({"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT", "message": {"text": "x"}}, True),
+    ({"message": {"text": "x", "attachment": {"type": "image", "payload": {"url": "https://a.b/c"}}}}, False),
+    ({"message": {"attachment": {"type": "image", "payload": {"url": "file:///etc/passwd"}}}}, False),
+    ({"sender_action": "mark_seen"}, True),
+    ({"sender_action": "dance"}, False),
+])
+async def test_instagram_send_is_checked_like_graph(env: Env, body: dict[str, Any], ok: bool) -> None:
+    ig = await _instagram(env)
+    async with env.session.post(f"{env.base}/v23.0/me/messages", json={"recipient": {"id": "42"}, **body},
+                                headers={"Authorization": f"Bearer {ig['accessToken']}"}) as response:
+        assert (response.status == 200) is ok, await response.text()
+        if not ok:
+            assert (await response.json())["error"]["code"] == 100
+
+
+async def test_faults_by_code_and_method_and_settings(env: Env) -> None:
+    wa = await _whatsapp(env)
+    await env.control("faults", {"path_prefix": "/v23.0/", "method": "POST", "code": 131047})
+    await env.control("faults", {"path_prefix": "/v23.0/"}, expect=400)  # says nothing to do
+    async with env.session.get(f"{env.base}/v23.0/{wa['phoneNumberId']}",
+                               headers={"Authorization": f"Bearer {wa['accessToken']}"}) as response:
+        assert response.status == 200  # a GET: the fault waits for a POST
+    async with env.session.post(f"{env.base}/v23.0/{wa['phoneNumberId']}/messages", json={},
+                                headers={"Authorization": f"Bearer {wa['accessToken']}"}) as response:
+        error = (await response.json())["error"]
+    assert response.status == 400 and error["code"] == 131047
+    assert error["error_data"]["details"].startswith("Message failed to send because more than 24 hours")
+    async with env.session.get(f"{env.base}/_sim/settings") as response:
+        assert (await response.json())["autoStatus"] is False
+    changed = await env.control("settings", {"autoStatus": True, "autoStatusOutcome": "delivered"})
+    assert (changed["autoStatus"], changed["autoStatusOutcome"]) == (True, "delivered")
+    await env.control("settings", {"autoStatusOutcome": "lost"}, expect=400)

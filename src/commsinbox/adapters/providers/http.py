@@ -1,10 +1,15 @@
 """HTTP plumbing shared by the provider gateways: one `aiohttp.ClientSession` (owned by the caller), provider
 errors mapped to the port's `ProviderError` family, and bounded downloads.
 
-* Network failures, timeouts, HTTP 408/429/5xx → `ProviderError(transient=True)`.
+* Network failures, timeouts, HTTP 408/429/5xx → `ProviderError(transient=True)`, except on a request that is not
+  idempotent (a send): a failure after the request may have been written (read timeout, reset, disconnect, an
+  unreadable 2xx answer) is `ambiguous` — maybe delivered, never retried automatically. A connection that was never
+  made (refused, DNS, connect timeout) sent nothing and stays transient.
 * HTTP 401/403 on a request that carried credentials → `CredentialsRejected`; without credentials (a pre-signed CDN
   URL) they mean the URL expired or is not ours → permanent `ProviderError`.
-* Each provider may classify its own error body first (Meta `error.code`, Twilio `code`), see `ErrorReader`.
+* Each provider may classify its own error body first (Meta `error.code`, Twilio `code`), see `ErrorReader`; it
+  also names the domain `reason` (`FailureReason`). Without one, the status does: 429 → rate_limited, 5xx →
+  unavailable.
 * Downloads check `Content-Length` first, then count while streaming, and raise `MediaTooLarge` without ever
   reading more than `max_bytes + 1` bytes.
 
@@ -28,10 +33,10 @@ import attrs
 from yarl import URL
 
 from ...domain.model.channels import Provider
-from ...ports.providers import CredentialsRejected, MediaTooLarge, ProviderError
+from ...ports.providers import CredentialsRejected, FailureReason, MediaTooLarge, ProviderError
 
 __all__ = ["DEFAULT_TIMEOUT", "ErrorInfo", "ErrorKind", "ErrorReader", "Download", "ProviderHttp",
-           "ProviderHttpError", "check_sha256", "read_graph_error", "safe_url"]
+           "ProviderHttpError", "check_sha256", "safe_url"]
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10, sock_read=30)  # sock_read bounds stalls
 MAX_JSON_BYTES = 4 * 1024 * 1024  # API answers are small; a bigger one is a broken or hostile peer
@@ -54,6 +59,7 @@ class ErrorInfo:
     code: str | None = None
     message: str | None = None
     kind: ErrorKind | None = None
+    reason: str | None = None  # a FailureReason; None: the HTTP status decides
 
 
 ErrorReader = Callable[[int, Any], ErrorInfo]
@@ -63,8 +69,9 @@ ErrorReader = Callable[[int, Any], ErrorInfo]
 class ProviderHttpError(ProviderError):
     """A provider answered with an HTTP error (other than a credentials rejection)."""
 
-    def __init__(self, message: str, *, transient: bool, status: int, code: str | None = None) -> None:
-        super().__init__(message, transient=transient, code=code)
+    def __init__(self, message: str, *, transient: bool, status: int, code: str | None = None,
+                 reason: str | None = None) -> None:
+        super().__init__(message, transient=transient, code=code, reason=reason)
         self.status = status
 
 
@@ -141,7 +148,7 @@ class ProviderHttp:
             async with self._session.get(url, headers=headers, params=params, timeout=self._timeout,
                                          raise_for_status=False) as response:
                 if response.status >= 300:
-                    raise await self._error(response, url, credentialed, secrets)
+                    raise await self._error("GET", response, url, credentialed, secrets)
                 raw = await self._read_bounded(response, MAX_JSON_BYTES)
                 if raw is None:
                     raise ProviderError(f"{self.provider}: GET {safe_url(url)}: answer larger than {MAX_JSON_BYTES} "
@@ -153,6 +160,37 @@ class ProviderHttp:
         except ValueError:
             raise ProviderError(f"{self.provider}: GET {safe_url(url)}: HTTP {response.status} answer is not JSON",
                                 transient=False) from None
+
+    async def post(self, url: str, *, headers: Mapping[str, str], json_body: Any = None,
+                   form: Iterable[tuple[str, str]] | None = None, multipart: aiohttp.FormData | None = None,
+                   secrets: Iterable[str] = (), idempotent: bool = False) -> Any:
+        """POST a JSON body, a form or a multipart body and return the JSON answer (2xx) or raise the mapped error.
+        Unless `idempotent`, a failure once the request may have been written is `ambiguous` (see the module)."""
+        secrets = tuple(secrets)
+        data: Any = multipart if multipart is not None else (list(form) if form is not None else None)
+        ambiguous = not idempotent
+        try:
+            async with self._session.post(url, headers=headers, json=json_body, data=data, timeout=self._timeout,
+                                          allow_redirects=False, raise_for_status=False) as response:
+                if response.status >= 300:
+                    raise await self._error("POST", response, url, _has_authorization(headers), secrets)
+                raw = await self._read_bounded(response, MAX_JSON_BYTES)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise self._network_error("POST", url, exc, ambiguous=ambiguous and _may_have_arrived(exc)) from exc
+        try:
+            if raw is None:
+                raise ValueError("too large")
+            return json.loads(raw)
+        except ValueError:
+            raise ProviderError(f"{self.provider}: POST {safe_url(url)}: HTTP {response.status} answer is not "
+                                "readable JSON" + (_MAYBE_DELIVERED if ambiguous else ""), transient=False,
+                                ambiguous=ambiguous) from None
+
+    def unreadable(self, url: str, what: str, *, ambiguous: bool = True) -> ProviderError:
+        """A 2xx answer without what it must carry (e.g. the message id): the request was accepted, so a send is
+        ambiguous."""
+        return ProviderError(f"{self.provider}: POST {safe_url(url)}: the answer has no {what}"
+                             + (_MAYBE_DELIVERED if ambiguous else ""), transient=False, ambiguous=ambiguous)
 
     async def download(self, url: str, max_bytes: int, *, headers: Mapping[str, str] | None = None,
                        secrets: Iterable[str] = (),
@@ -170,7 +208,7 @@ class ProviderHttp:
                                          allow_redirects=True, raise_for_status=False) as response:
                 same_origin = response.url.origin() == URL(url).origin()
                 if response.status >= 300:
-                    raise await self._error(response, url, credentialed and same_origin, secrets)
+                    raise await self._error("GET", response, url, credentialed and same_origin, secrets)
                 declared = response.content_length
                 if declared is not None and declared > max_bytes:
                     response.close()  # never read the body
@@ -198,7 +236,7 @@ class ProviderHttp:
                 return None
             chunks.append(chunk)
 
-    async def _error(self, response: aiohttp.ClientResponse, url: str, credentialed: bool,
+    async def _error(self, method: str, response: aiohttp.ClientResponse, url: str, credentialed: bool,
                      secrets: tuple[str, ...]) -> ProviderError:
         status = response.status
         body: Any = None
@@ -215,18 +253,45 @@ class ProviderHttp:
         detail = f"HTTP {status}" + (f", error {info.code}" if info.code else "")
         if info.message:
             detail += f": {_scrub(str(info.message), secrets)[:200]}"
-        message = f"{self.provider}: GET {safe_url(url)} failed ({detail})"
+        message = f"{self.provider}: {method} {safe_url(url)} failed ({detail})"
         if kind is ErrorKind.CREDENTIALS:
             return CredentialsRejected(message, code=info.code)
-        return ProviderHttpError(message, transient=kind is ErrorKind.TRANSIENT, status=status, code=info.code)
+        return ProviderHttpError(message, transient=kind is ErrorKind.TRANSIENT, status=status, code=info.code,
+                                 reason=info.reason or _reason_for_status(status))
 
-    def _network_error(self, method: str, url: str, exc: BaseException) -> ProviderError:
+    def _network_error(self, method: str, url: str, exc: BaseException, *, ambiguous: bool = False) -> ProviderError:
         if isinstance(exc, ProviderError):
             return exc
         if isinstance(exc, (aiohttp.InvalidURL, aiohttp.TooManyRedirects)):
-            return ProviderError(f"{self.provider}: {method} {safe_url(url)}: {type(exc).__name__}", transient=False)
-        reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
-        return ProviderError(f"{self.provider}: {method} {safe_url(url)}: network error ({reason})", transient=True)
+            return ProviderError(f"{self.provider}: {method} {safe_url(url)}: {type(exc).__name__}", transient=False,
+                                 reason=FailureReason.INVALID_REQUEST)
+        what = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+        if ambiguous:
+            return ProviderError(f"{self.provider}: {method} {safe_url(url)}: network error ({what}) after the "
+                                 f"request was sent{_MAYBE_DELIVERED}", transient=False,
+                                 reason=FailureReason.UNAVAILABLE, ambiguous=True)
+        return ProviderError(f"{self.provider}: {method} {safe_url(url)}: network error ({what})", transient=True,
+                             reason=FailureReason.UNAVAILABLE)
+
+
+_MAYBE_DELIVERED = "; the provider may have accepted it, so it is not retried automatically"
+# Failures that happen before a request can have been written: nothing reached the provider.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
+
+
+def _may_have_arrived(exc: BaseException) -> bool:
+    """False only when the connection was never made (refused, DNS, TLS handshake, connect timeout). A read
+    timeout, a reset or a disconnect after connecting, and a total timeout (its phase is unknown) may have
+    delivered the request."""
+    return not isinstance(exc, _NOT_SENT)
+
+
+def _reason_for_status(status: int) -> FailureReason | None:
+    if status == 429:
+        return FailureReason.RATE_LIMITED
+    if status in _TRANSIENT_STATUSES or status >= 500:
+        return FailureReason.UNAVAILABLE
+    return None
 
 
 def _kind_for_status(status: int, credentialed: bool) -> ErrorKind:
@@ -239,36 +304,3 @@ def _kind_for_status(status: int, credentialed: bool) -> ErrorKind:
 
 def _has_authorization(headers: Mapping[str, str] | None) -> bool:
     return bool(headers) and any(name.lower() == "authorization" for name in headers or {})
-
-
-# Meta Graph errors (WhatsApp Cloud API and Instagram): `{"error": {"message", "type", "code", "error_subcode"}}`.
-# Logic keys on `code` only (providers.md §2.6/§2.7; Meta says not to rely on HTTP statuses or subcodes).
-GRAPH_CREDENTIAL_CODES = frozenset({0, 190})
-GRAPH_TRANSIENT_CODES = frozenset({
-    2, 4, 80007, 130429, 131000, 131016,  # overload, app / WABA / number throughput, unknown, unavailable
-    131056, 131057,  # pair rate limit, maintenance during a throughput upgrade (providers.md §5)
-    17, 32, 613, 80002, 80006,  # Instagram / Messenger business-use-case throttling (providers.md §3.2)
-})
-
-
-def read_graph_error(status: int, body: Any) -> ErrorInfo:
-    """A Graph error body: 190/0 → credentials, throttling and outages → transient, any other code → permanent.
-    Without a parsable body, the HTTP status decides."""
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return ErrorInfo()
-    raw_code = error.get("code")
-    message = error.get("message") if isinstance(error.get("message"), str) else None
-    if isinstance(raw_code, bool) or not isinstance(raw_code, (int, str)) or not str(raw_code).isdigit():
-        return ErrorInfo(message=message)
-    code = int(raw_code)
-    subcode = error.get("error_subcode")
-    if isinstance(subcode, int) and not isinstance(subcode, bool):
-        message = f"{message or 'error'} (subcode {subcode})"
-    if code in GRAPH_CREDENTIAL_CODES:
-        kind = ErrorKind.CREDENTIALS
-    elif code in GRAPH_TRANSIENT_CODES:
-        kind = ErrorKind.TRANSIENT
-    else:
-        kind = ErrorKind.PERMANENT
-    return ErrorInfo(code=str(code), message=message, kind=kind)

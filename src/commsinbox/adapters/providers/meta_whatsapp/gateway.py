@@ -1,14 +1,24 @@
-"""WhatsApp Cloud API gateway (Meta Graph): check an account's token and fetch inbound media.
+"""WhatsApp Cloud API gateway (Meta Graph): check an account's token, fetch inbound media, send.
 
 * verify: `GET /{version}/{phone_number_id}?fields=id,display_phone_number` with `Authorization: Bearer <token>`.
 * fetch_media: `GET /{version}/{media_id}` → `{url, mime_type, sha256, file_size, id}` (the URL lives 5 minutes),
   then `GET url` with the same bearer header (providers.md §2.8). A webhook may already carry the URL
   (`image.url`); it is used directly when it points at a Meta host, and the media id is the fallback when that
   URL fails. The SHA-256 given by the webhook (base64) and by Graph (hex) is checked when present.
+* send: `POST /{version}/{phone_number_id}/messages` (JSON, bearer) → `messages[0].id` (the wamid). Media without a
+  URL is uploaded first (`POST /{version}/{phone_number_id}/media`, multipart) and sent by id. The idempotency key
+  goes in `biz_opaque_callback_data` (echoed in status webhooks); Graph has no idempotency, so a send that may
+  have arrived is `ambiguous`.
+* mark_read: the same endpoint with `{"status": "read", "message_id": wamid}`.
+* submit_template: `POST /{version}/{waba_id}/message_templates` (the WABA id from the credentials' `wabaId`).
+Bodies are built in `outbound.py`; errors are read by `graph_errors.read_graph_error`.
 """
 from __future__ import annotations
 
+import io
+import mimetypes
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -16,9 +26,14 @@ import aiohttp
 from yarl import URL
 
 from ....domain.model.channels import Provider
+from ....domain.model.errors import InvalidInput
 from ....domain.model.inbound import MediaRef
-from ....ports.providers import AccountAccess, CredentialsRejected, Media, MediaTooLarge, ProviderError
-from ..http import DEFAULT_TIMEOUT, Download, ProviderHttp, check_sha256, read_graph_error
+from ....ports.providers import (AccountAccess, CredentialsRejected, FailureReason, Media, MediaTooLarge, Outgoing,
+                                 OutgoingMedia, ProviderError, Sent)
+from ..graph_errors import read_graph_error
+from ..http import DEFAULT_TIMEOUT, Download, ProviderHttp, check_sha256
+from ..outbound import mime_of
+from . import outbound
 
 __all__ = ["MetaWhatsAppGateway", "access_token", "graph_id"]
 
@@ -88,6 +103,68 @@ class MetaWhatsAppGateway:
         check_sha256(PROVIDER, download.data, sha256)
         check_sha256(PROVIDER, download.data, media.sha256)
         return _media(download, mime or media.content_type)
+
+    def check_media(self, media: OutgoingMedia) -> None:
+        outbound.check_media(media)
+
+    async def send(self, access: AccountAccess, message: Outgoing) -> Sent:
+        upload = message.media if message.media is not None and not message.media.url else None
+        if upload is not None and upload.data is None:
+            raise InvalidInput.single("attachmentIds", "the attachment has neither a URL nor data to upload")
+        outbound.message_payload(message, media_id="pending" if upload else None)  # every check, before any request
+        token = access_token(PROVIDER, access)
+        phone_number_id = graph_id(PROVIDER, access.external_id, "phone_number_id")
+        media_id = await self._upload(phone_number_id, token, upload) if upload is not None else None
+        url = f"{self._url(phone_number_id)}/messages"
+        payload = outbound.message_payload(message, media_id)
+        answer = await self._http.post(url, headers=_bearer(token), json_body=payload, secrets=(token,))
+        messages = answer.get("messages") if isinstance(answer, dict) else None
+        first = messages[0] if isinstance(messages, list) and messages else None
+        wamid = first.get("id") if isinstance(first, dict) else None
+        if not isinstance(wamid, str) or not wamid:
+            raise self._http.unreadable(url, "message id")
+        return Sent(provider_message_id=wamid)
+
+    async def _upload(self, phone_number_id: str, token: str, media: OutgoingMedia) -> str:
+        """Uploads the bytes (`messaging_product`, `type`, `file`) and returns the media id. Safe to repeat (an
+        unused upload expires after 30 days), so its network failures are never ambiguous."""
+        assert media.data is not None
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", mime_of(media.content_type))
+        form.add_field("file", io.BytesIO(media.data), content_type=media.content_type,  # streamed, not inlined
+                       filename=media.filename or "attachment" + (mimetypes.guess_extension(mime_of(
+                           media.content_type)) or ""))
+        url = f"{self._url(phone_number_id)}/media"
+        answer = await self._http.post(url, headers=_bearer(token), multipart=form, secrets=(token,),
+                                       idempotent=True)
+        media_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(media_id, (str, int)) or not str(media_id):
+            raise self._http.unreadable(url, "media id", ambiguous=False)
+        return str(media_id)
+
+    async def mark_read(self, access: AccountAccess, provider_message_id: str, contact_external_id: str) -> None:
+        token = access_token(PROVIDER, access)
+        phone_number_id = graph_id(PROVIDER, access.external_id, "phone_number_id")
+        await self._http.post(f"{self._url(phone_number_id)}/messages", headers=_bearer(token),
+                              json_body=outbound.read_payload(provider_message_id), secrets=(token,),
+                              idempotent=True)
+
+    async def submit_template(self, access: AccountAccess, name: str, language: str, category: str, body: str,
+                              *, examples: Sequence[str] = ()) -> str:
+        payload = outbound.template_payload(name, language, category, body, examples)
+        token = access_token(PROVIDER, access)
+        raw_waba = access.credentials.get("wabaId")
+        if not isinstance(raw_waba, str) or not raw_waba.strip():
+            raise ProviderError(f"{PROVIDER}: the credentials have no wabaId (the WhatsApp Business Account id "
+                                "templates belong to)", transient=False, reason=FailureReason.NOT_CONFIGURED)
+        waba_id = graph_id(PROVIDER, raw_waba.strip(), "wabaId")
+        url = f"{self._url(waba_id)}/message_templates"
+        answer = await self._http.post(url, headers=_bearer(token), json_body=payload, secrets=(token,))
+        template_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(template_id, (str, int)) or not str(template_id):
+            raise self._http.unreadable(url, "template id")
+        return str(template_id)
 
     def _may_receive_token(self, url: str) -> bool:
         try:

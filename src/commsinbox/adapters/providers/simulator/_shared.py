@@ -1,20 +1,26 @@
-"""What the simulator's route modules share: app keys, provider-shaped error answers and media serving."""
+"""What the simulator's route modules share: app keys, request helpers and media serving (error answers are in
+`errors.py`)."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import email.parser
+import email.policy
 import io
 import json
+from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
+import attrs
 from aiohttp import web
 
 from .state import SimulatorState, StoredMedia
 
 STATE = web.AppKey("simulator_state", SimulatorState)
 CLIENT = web.AppKey("simulator_client", aiohttp.ClientSession)
-TWILIO_API_PREFIX = "/2010-04-01/"
+TASKS = web.AppKey("simulator_tasks", set[asyncio.Task[None]])  # status callbacks under way (autoStatus)
 _CHUNK = 64 * 1024
 
 
@@ -25,34 +31,6 @@ def state_of(request: web.Request) -> SimulatorState:
 def origin(request: web.Request) -> str:
     """The simulator's own base URL as the caller reached it (media URLs point back here)."""
     return str(request.url.origin())
-
-
-def twilio_error(status: int, code: int, message: str) -> web.Response:
-    return web.json_response({"code": code, "message": message,
-                              "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
-                             status=status)
-
-
-def graph_error(status: int, code: int, message: str, *, subcode: int | None = None,
-                type_: str = "OAuthException") -> web.Response:
-    error: dict[str, Any] = {"message": f"(#{code}) {message}", "type": type_, "code": code,
-                             "fbtrace_id": "SIMULATOR"}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return web.json_response({"error": error}, status=status)
-
-
-def fault_response(path: str, status: int, body: Any) -> web.Response:
-    """An injected failure, shaped like the provider's own error for that status unless `body` says otherwise."""
-    if body is not None:
-        return web.json_response(body, status=status)
-    if path.startswith(TWILIO_API_PREFIX):
-        code = {401: 20003, 404: 20404, 429: 20429}.get(status, 20500 if status >= 500 else 21000)
-        return twilio_error(status, code, "Injected failure")
-    if path.startswith(("/ig-cdn/", "/twilio-cdn/", "/media-download/")):
-        return web.Response(status=status, text="injected failure")
-    code = {401: 190, 403: 10, 429: 4}.get(status, 2 if status >= 500 else 100)
-    return graph_error(status, code, "Injected failure")
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -103,5 +81,61 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def text_field(body: dict[str, Any], key: str, default: str | None = None) -> str | None:
+    value = body.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"{key} must be a string")
+    return value
+
+
+def texts_field(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise bad_request(f"{key} must be a list of strings")
+    return value
+
+
+def int_field(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise bad_request(f"{key} must be an integer")
+    return value
+
+
 def bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+@attrs.frozen
+class Part:
+    name: str | None
+    filename: str | None
+    content_type: str | None
+    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+
+
+def multipart_parts(request: web.Request, raw: bytes) -> list[Part]:
+    """The parts of a `multipart/form-data` body already read (the request stream is consumed by the recorder, so
+    the body is parsed from its bytes). Raises ValueError when it is not multipart."""
+    header = request.headers.get("Content-Type", "")
+    if not header.lower().startswith("multipart/"):
+        raise ValueError("not multipart")
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + header.encode("latin-1") + b"\r\n\r\n" + raw)
+    if not parsed.is_multipart():
+        raise ValueError("malformed multipart body")
+    parts = []
+    for part in parsed.iter_parts():
+        payload = part.get_payload(decode=True)
+        declared = part.get("Content-Type")
+        parts.append(Part(name=part.get_param("name", header="content-disposition"), filename=part.get_filename(),
+                          content_type=str(declared) if declared else None,
+                          data=payload if isinstance(payload, bytes) else b""))
+    return parts
+
+
+def spawn(app: web.Application, work: Coroutine[Any, Any, None]) -> None:
+    """Runs `work` in the background; the app cancels what is left when it stops."""
+    task = asyncio.get_running_loop().create_task(work)
+    app[TASKS].add(task)
+    task.add_done_callback(app[TASKS].discard)

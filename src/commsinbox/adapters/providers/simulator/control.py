@@ -1,20 +1,21 @@
-"""The control API under `/_sim/` that tests, benchmarks and the demo drive the simulator with (JSON in, JSON out)."""
+"""The control API under `/_sim/` that tests, benchmarks and the demo drive the simulator with (JSON in, JSON out):
+accounts, media, recorded requests, faults, inbound webhooks and reset here; the outbound side (status callbacks,
+templates, settings, deliveries) in `control_outbound`."""
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import secrets
 from typing import Any
 
 from aiohttp import web
 
-from . import deliver
+from . import control_outbound, deliver
 from ._shared import CLIENT, bad_request, json_body, origin, state_of
+from ._shared import int_field as _int
+from ._shared import text_field as _text
+from ._shared import texts_field as _texts
 from .state import INSTAGRAM, TWILIO, WHATSAPP, Fault, MetaAccount, SimulatorState, StoredMedia, TwilioAccount
-
-_SEQUENCES = {"sent": ["sent"], "delivered": ["sent", "delivered"], "read": ["sent", "delivered", "read"],
-              "failed": ["failed"], "undelivered": ["sent", "undelivered"]}
 
 
 def add_routes(app: web.Application) -> None:
@@ -23,22 +24,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_sim/requests", list_requests)
     app.router.add_post("/_sim/faults", add_fault)
     app.router.add_post("/_sim/inbound", send_inbound)
-    app.router.add_post("/_sim/status", send_status)
     app.router.add_post("/_sim/reset", reset)
-
-
-def _text(body: dict[str, Any], key: str, default: str | None = None) -> str | None:
-    value = body.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise bad_request(f"{key} must be a string")
-    return value
-
-
-def _texts(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise bad_request(f"{key} must be a list of strings")
-    return value
+    control_outbound.add_routes(app)
 
 
 async def register_account(request: web.Request) -> web.Response:
@@ -103,17 +90,24 @@ async def list_requests(request: web.Request) -> web.Response:
 
 
 async def add_fault(request: web.Request) -> web.Response:
+    """`{path_prefix, status?, code?, subcode?, message?, body?, count?, delaySeconds?, method?, disconnect?,
+    process?}`: see docs/simulator.md."""
     state, body = state_of(request), await json_body(request)
     prefix = _text(body, "path_prefix") or _text(body, "pathPrefix")
-    status, count, delay = body.get("status"), body.get("count", 1), body.get("delaySeconds", 0)
+    status, count, delay = _int(body, "status"), body.get("count", 1), body.get("delaySeconds", 0)
+    code, subcode, method = _int(body, "code"), _int(body, "subcode"), _text(body, "method")
+    disconnect, process = bool(body.get("disconnect")), bool(body.get("process"))
     if not prefix or not prefix.startswith("/"):
         raise bad_request("path_prefix must be a path starting with /")
-    if not isinstance(status, int) or not 100 <= status <= 599 or not isinstance(count, int) or count < 1:
+    if status is None and code is None and body.get("body") is None and not disconnect and not process:
+        raise bad_request("give status, code, body, disconnect or process")
+    if (status is not None and not 100 <= status <= 599) or not isinstance(count, int) or count < 1:
         raise bad_request("status must be an HTTP status and count a positive integer")
     if not isinstance(delay, (int, float)) or delay < 0:
         raise bad_request("delaySeconds must be a non-negative number")
     state.faults.append(Fault(path_prefix=prefix, status=status, remaining=count, body=body.get("body"),
-                              delay=float(delay)))
+                              delay=float(delay), code=code, subcode=subcode, message=_text(body, "message"),
+                              method=method.upper() if method else None, disconnect=disconnect, process=process))
     return web.json_response({"faults": len([f for f in state.faults if f.remaining > 0])})
 
 
@@ -188,41 +182,8 @@ async def _send(request: web.Request, webhook: deliver.Webhook, body: dict[str, 
     answer: dict[str, Any] = {"url": webhook.url, "payload": webhook.payload, "headers": webhook.headers}
     if body.get("deliver", True) is False:
         return answer | {"httpStatus": None, "delivered": False}
-    return answer | await deliver.post(request.app[CLIENT], webhook) | {"delivered": True}
-
-
-async def send_status(request: web.Request) -> web.Response:
-    """Status callbacks for a message the simulator issued: `outcome` (sent, delivered, read — the default —,
-    failed, undelivered) or an explicit `statuses` list; `errorCode` for failures."""
-    state, body = state_of(request), await json_body(request)
-    message = state.messages.get(_text(body, "messageId") or "")
-    if message is None:
-        raise web.HTTPNotFound(text='{"error": "no message with that messageId was sent through the simulator"}',
-                               content_type="application/json")
-    statuses = _texts(body, "statuses") or _SEQUENCES.get(_text(body, "outcome") or "read", [])
-    code = body.get("errorCode")
-    if not statuses or (code is not None and not isinstance(code, int)):
-        raise bad_request(f"outcome must be one of {', '.join(_SEQUENCES)}; errorCode an integer")
-    deliveries = []
-    for index, status in enumerate(statuses):
-        at = state.clock.now() + dt.timedelta(seconds=index)
-        if message.provider == TWILIO:
-            account = state.twilio[message.account_id]
-            url = _target(state, body, TWILIO, default=message.status_callback)
-            webhook = deliver.twilio_webhook(url, account, deliver.twilio_status(message, status, code))
-        elif message.provider == WHATSAPP:
-            meta = state.meta[message.account_id]
-            webhook = deliver.meta_webhook(_target(state, body, WHATSAPP), meta,
-                                           deliver.whatsapp_status(message, meta, status, at, code))
-        elif status == "read":
-            meta = state.meta[message.account_id]
-            webhook = deliver.meta_webhook(_target(state, body, INSTAGRAM), meta,
-                                           deliver.instagram_seen(message, meta, at))
-        else:
-            deliveries.append({"status": status, "skipped": "Instagram sends no webhook for this status"})
-            continue
-        deliveries.append({"status": status} | await _send(request, webhook, body))
-    return web.json_response({"messageId": message.id, "provider": message.provider, "deliveries": deliveries})
+    outcome = await deliver.post(request.app[CLIENT], webhook, state=state_of(request), note={"kind": "inbound"})
+    return answer | outcome | {"delivered": True}
 
 
 async def reset(request: web.Request) -> web.Response:

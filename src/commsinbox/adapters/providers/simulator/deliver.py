@@ -19,22 +19,11 @@ import attrs
 
 from .. import meta_signature
 from ..twilio_whatsapp import signature as twilio_signature
-from .state import IssuedMessage, MetaAccount, SimulatorState, StoredMedia, TwilioAccount
+from .errors import META_ERRORS, TWILIO_ERRORS
+from .state import IssuedMessage, MetaAccount, SimulatorState, StoredMedia, Template, TwilioAccount
 
 WEBHOOK_PATHS = {"whatsapp-twilio": "/webhooks/twilio/whatsapp", "whatsapp-meta": "/webhooks/meta/whatsapp",
                  "instagram-meta": "/webhooks/meta/instagram"}
-TWILIO_ERRORS = {
-    63016: "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, "
-           "please use a Message Template.",
-    63018: "Rate limit exceeded for Channel", 63049: "Meta chose not to deliver this WhatsApp marketing message",
-    21610: "Attempt to send to unsubscribed recipient", 21211: "Invalid 'To' Phone Number"}
-META_ERRORS = {
-    131026: "Message undeliverable", 131047: "Re-engagement message", 131049: "This message was not delivered to "
-    "maintain healthy ecosystem engagement.", 131050: "User stopped marketing messages",
-    131056: "(Business Account, Consumer Account) pair rate limit hit", 130429: "Rate limit hit",
-    131051: "Unsupported message type", 131000: "Something went wrong"}
-
-
 @attrs.frozen
 class Webhook:
     url: str
@@ -132,6 +121,8 @@ def whatsapp_status(message: IssuedMessage, account: MetaAccount, status: str, a
                     error_code: int | None) -> dict[str, Any]:
     item: dict[str, Any] = {"id": message.id, "status": status, "timestamp": _seconds(at),
                             "recipient_id": message.recipient}
+    if message.callback_data is not None:
+        item["biz_opaque_callback_data"] = message.callback_data
     if status == "sent":
         item["pricing"] = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}
     if status == "failed":
@@ -140,6 +131,17 @@ def whatsapp_status(message: IssuedMessage, account: MetaAccount, status: str, a
         item["errors"] = [{"code": code, "title": title, "message": title, "error_data": {"details": title},
                            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]
     return whatsapp_envelope(account, {"statuses": [item]})
+
+
+def template_status(account: MetaAccount, template: Template, at: dt.datetime, reason: str | None) -> dict[str, Any]:
+    """`message_template_status_update` (providers.md §2.9): `entry.time` is an int, no `messaging_product`."""
+    value = {"event": template.status, "message_template_id": int(template.id),
+             "message_template_name": template.name, "message_template_language": template.language,
+             "reason": reason if reason is not None else ("NONE" if template.status == "APPROVED" else None),
+             "message_template_category": template.category}
+    change = {"value": value, "field": "message_template_status_update"}
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": template.owner, "time": int(at.timestamp()), "changes": [change]}]}
 
 
 def instagram_envelope(account: MetaAccount, at: dt.datetime, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -169,12 +171,17 @@ def instagram_seen(message: IssuedMessage, account: MetaAccount, at: dt.datetime
 
 
 # Sending -----------------------------------------------------------------------------------------------------------
-async def post(session: aiohttp.ClientSession, webhook: Webhook, *, timeout: float = 30) -> dict[str, Any]:
-    """POSTs the webhook; reports the target's status and (short) answer, or the network error."""
+async def post(session: aiohttp.ClientSession, webhook: Webhook, *, timeout: float = 30,
+               state: SimulatorState | None = None, note: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POSTs the webhook; reports the target's status and (short) answer, or the network error. With `state`,
+    the outcome is also kept in `state.deliveries` (with `note`, e.g. the message id and status)."""
     try:
         async with session.post(webhook.url, data=webhook.body, headers=webhook.headers,
                                 timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False) as response:
             text = (await response.content.read(2048)).decode("utf-8", "replace")
-            return {"httpStatus": response.status, "response": text}
+            outcome: dict[str, Any] = {"httpStatus": response.status, "response": text}
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        return {"httpStatus": None, "error": f"{type(exc).__name__}: {exc}"}
+        outcome = {"httpStatus": None, "error": f"{type(exc).__name__}: {exc}"}
+    if state is not None:
+        state.deliveries.append({"url": webhook.url, "at": state.clock.now().isoformat(), **(note or {}), **outcome})
+    return outcome

@@ -1,24 +1,32 @@
-"""The Meta Graph API as the simulator speaks it: WhatsApp Cloud (numbers, messages, media, templates) and the
-Instagram Send API, plus the two CDNs media URLs point at."""
+"""The Meta Graph API as the simulator speaks it: WhatsApp Cloud (numbers, messages, media uploads, templates) and
+the Instagram Send API, plus the two CDNs media URLs point at. Sends are checked in `whatsapp_api` and
+`instagram_api`."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from ._shared import bearer_token, graph_error, origin, serve_media, state_of
-from .state import INSTAGRAM, WHATSAPP, IssuedMessage, MetaAccount, SimulatorState
+from . import instagram_api, whatsapp_api
+from . import status as status_callbacks
+from ._shared import bearer_token, origin, serve_media, state_of
+from .errors import graph_error
+from .state import INSTAGRAM, WHATSAPP, MetaAccount, SimulatorState, Template
 
 _VERSION = r"{version:v[0-9]+\.[0-9]+}"
+_TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get(f"/{_VERSION}/{{object_id}}", get_object)
     app.router.add_post(f"/{_VERSION}/{{object_id}}/messages", send_message)
     app.router.add_post("/me/messages", send_message)
+    app.router.add_post(f"/{_VERSION}/{{object_id}}/media", upload_media)
     app.router.add_post(f"/{_VERSION}/{{waba_id}}/message_templates", create_template)
     app.router.add_get("/media-download/{media_id}", download_media)
     app.router.add_get("/ig-cdn/{asset}", download_ig_asset)
@@ -103,48 +111,30 @@ async def send_message(request: web.Request) -> web.StreamResponse:
     if body is None:
         return graph_error(400, 100, "Invalid parameter: the body is not JSON")
     if account.provider == WHATSAPP:
-        return _send_whatsapp(state, account, body)
-    return _send_instagram(state, account, body)
+        issued = whatsapp_api.send(state, account, body)
+        if isinstance(issued, web.Response):
+            return issued
+        status_callbacks.after_send(request, issued)
+        return whatsapp_api.answer(issued, body["to"])
+    found = instagram_api.send(state, account, body)
+    if isinstance(found, web.Response):
+        return found
+    status_callbacks.after_send(request, found)
+    return instagram_api.answer(found)
 
 
-def _send_whatsapp(state: SimulatorState, account: MetaAccount, body: dict[str, Any]) -> web.Response:
-    if body.get("messaging_product") != "whatsapp":
-        return graph_error(400, 100, "Invalid parameter: messaging_product must be 'whatsapp'")
-    if body.get("status") == "read":  # mark as read
-        return web.json_response({"success": True})
-    to = body.get("to")
-    if not isinstance(to, str) or not to.strip("+").isdigit():
-        return graph_error(400, 131009, "Parameter value is not valid: 'to' must be a phone number")
-    kind = body.get("type", "text")
-    if not isinstance(body.get(kind), dict):
-        return graph_error(400, 131008, f"Required parameter is missing: '{kind}'")
-    wamid = state.wamid()
-    wa_id = to.lstrip("+")
-    state.messages[wamid] = IssuedMessage(id=wamid, provider=WHATSAPP, account_id=account.id, sender=account.id,
-                                          recipient=wa_id)
-    message: dict[str, Any] = {"id": wamid}
-    if kind == "template":
-        message["message_status"] = "accepted"
-    return web.json_response({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": wa_id}],
-                              "messages": [message]})
-
-
-def _send_instagram(state: SimulatorState, account: MetaAccount, body: dict[str, Any]) -> web.Response:
-    recipient = body.get("recipient")
-    recipient_id = recipient.get("id") if isinstance(recipient, dict) else None
-    if not isinstance(recipient_id, str) or not recipient_id:
-        return graph_error(400, 100, "Invalid parameter: recipient.id is required", type_="IGApiException")
-    if "sender_action" in body:
-        return web.json_response({"recipient_id": recipient_id})
-    if not isinstance(body.get("message"), dict):
-        return graph_error(400, 100, "Invalid parameter: message is required", type_="IGApiException")
-    mid = state.ig_mid()
-    state.messages[mid] = IssuedMessage(id=mid, provider=INSTAGRAM, account_id=account.id, sender=account.id,
-                                        recipient=recipient_id)
-    return web.json_response({"recipient_id": recipient_id, "message_id": mid})
+async def upload_media(request: web.Request) -> web.StreamResponse:
+    state = state_of(request)
+    account = _authorized(state, request, request.match_info["object_id"])
+    if isinstance(account, web.Response):
+        return account
+    if account.provider != WHATSAPP:
+        return _no_object(account.id)
+    return await whatsapp_api.upload(request, state, account)
 
 
 async def create_template(request: web.Request) -> web.StreamResponse:
+    """Meta's template creation: checked, kept as PENDING (see `/_sim/templates/status` to approve)."""
     state = state_of(request)
     waba_id = request.match_info["waba_id"]
     mine = state.meta_by_token(bearer_token(request))
@@ -155,9 +145,21 @@ async def create_template(request: web.Request) -> web.StreamResponse:
     body = await _payload(request)
     if body is None or not all(isinstance(body.get(key), str) for key in ("name", "language", "category")):
         return graph_error(400, 100, "Invalid parameter: name, language and category are required")
-    template = {"id": state.numeric_id(), "status": "PENDING", "category": body["category"].upper()}
-    state.templates.append({**template, "waba_id": waba_id, "name": body["name"], "language": body["language"]})
-    return web.json_response(template)
+    if not _TEMPLATE_NAME.fullmatch(body["name"]):
+        return graph_error(400, 100, "Invalid parameter: name may only contain lowercase letters, digits and _")
+    category = body["category"].upper()
+    if category not in ("UTILITY", "MARKETING", "AUTHENTICATION"):
+        return graph_error(400, 100, "Invalid parameter: category")
+    if state.template(WHATSAPP, waba_id, body["name"], body["language"]) is not None:
+        return graph_error(400, 100, "Invalid parameter: a template with this name and language already exists",
+                           subcode=2388024)
+    components = body.get("components") if isinstance(body.get("components"), list) else []
+    texts = [c.get("text") for c in components if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY"]
+    variables = len({name for text in texts if isinstance(text, str) for name in _VARIABLE.findall(text)})
+    template = Template(id=state.numeric_id(), provider=WHATSAPP, owner=waba_id, name=body["name"],
+                        language=body["language"], category=category, status="PENDING", variables=variables)
+    state.templates.append(template)
+    return web.json_response({"id": template.id, "status": template.status, "category": template.category})
 
 
 async def download_media(request: web.Request) -> web.StreamResponse:

@@ -1,4 +1,5 @@
-"""Everything the provider simulator knows: accounts, media, issued messages, recorded requests and faults.
+"""Everything the provider simulator knows: accounts, media, templates, issued messages, recorded requests, faults,
+settings and the webhooks it delivered.
 
 Plain mutable attrs objects, one event loop, no locks needed. Ids come from a counter plus a random suffix, so they
 are unique, ordered and shaped like the real ones (`SM` + 32 hex, `wamid.…`, numeric Graph ids).
@@ -9,6 +10,7 @@ import base64
 import datetime as dt
 import hashlib
 import secrets
+import time
 from typing import Any
 
 import attrs
@@ -16,8 +18,8 @@ import attrs
 from ...clock import SystemClock
 from ....ports.clock import Clock
 
-__all__ = ["Fault", "IssuedMessage", "MetaAccount", "RecordedRequest", "SimulatorState", "StoredMedia",
-           "TwilioAccount"]
+__all__ = ["Fault", "IssuedMessage", "MetaAccount", "RecordedRequest", "Settings", "SimulatorState", "StoredMedia",
+           "Template", "TwilioAccount"]
 
 TWILIO = "whatsapp-twilio"
 WHATSAPP = "whatsapp-meta"
@@ -70,6 +72,39 @@ class IssuedMessage:
     sender: str  # Twilio: the From (E.164); Meta: the account id
     recipient: str  # E.164 (Twilio), wa_id digits (WhatsApp) or IGSID (Instagram)
     status_callback: str | None = None
+    kind: str = "text"  # text, image, …, template
+    callback_data: str | None = None  # WhatsApp biz_opaque_callback_data, echoed in status webhooks
+
+
+@attrs.define
+class Template:
+    """A WhatsApp Cloud message template (of a WABA) or a Twilio Content Template (of an account)."""
+
+    id: str  # the Graph template id, or the Content SID (HX…)
+    provider: str
+    owner: str  # the WABA id, or the AccountSid
+    name: str  # the Meta template name; for Twilio the Content SID
+    language: str
+    category: str = "UTILITY"
+    status: str = "APPROVED"  # Meta: APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …
+    variables: int = 0  # positional body parameters
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "provider": self.provider, "owner": self.owner, "name": self.name,
+                "language": self.language, "category": self.category, "status": self.status,
+                "variables": self.variables}
+
+
+@attrs.define
+class Settings:
+    auto_status: bool = False  # after each accepted send, deliver its status webhooks by themselves
+    auto_status_outcome: str = "read"  # sent, delivered, read, failed, undelivered
+    auto_status_error_code: int | None = None  # with failed / undelivered
+    auto_status_delay: float = 0.0  # seconds before each status webhook
+
+    def as_json(self) -> dict[str, Any]:
+        return {"autoStatus": self.auto_status, "autoStatusOutcome": self.auto_status_outcome,
+                "autoStatusErrorCode": self.auto_status_error_code, "autoStatusDelaySeconds": self.auto_status_delay}
 
 
 @attrs.define
@@ -78,24 +113,38 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
-    at: dt.datetime
+    at: dt.datetime  # the state's clock when it arrived
     form: list[tuple[str, str]] | None = None
     json: Any = None
     body_size: int = 0
+    seq: int = 0  # 1, 2, … in order of arrival
+    monotonic: float = attrs.field(factory=time.monotonic)  # seconds, for rates (independent of the clock)
+    multipart: list[dict[str, Any]] | None = None  # parts: name, filename, contentType, size (file) or value
 
     def as_json(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "query": self.query, "headers": self.headers,
-                "at": self.at.isoformat(), "form": [list(pair) for pair in self.form] if self.form is not None
-                else None, "json": self.json, "bodySize": self.body_size}
+        return {"seq": self.seq, "method": self.method, "path": self.path, "query": self.query,
+                "headers": self.headers, "at": self.at.isoformat(), "monotonic": self.monotonic,
+                "form": [list(pair) for pair in self.form] if self.form is not None else None, "json": self.json,
+                "multipart": self.multipart, "bodySize": self.body_size}
 
 
 @attrs.define
 class Fault:
     path_prefix: str
-    status: int
+    status: int | None  # None: the status the provider gives `code`, or (with `process`) the real answer's
     remaining: int
-    body: Any = None  # None: a provider-shaped error for the status
+    body: Any = None  # None: a provider-shaped error for the status / code
     delay: float = 0.0  # seconds to wait before answering (timeouts)
+    code: int | None = None  # the provider error code to answer with (131047, 21610, …)
+    subcode: int | None = None  # Graph error_subcode (Instagram 2534022)
+    message: str | None = None
+    method: str | None = None  # only requests with this method
+    disconnect: bool = False  # close the connection instead of answering (after reading the request)
+    process: bool = False  # let the API handle the request first (the message is really sent)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.remaining > 0 and path.startswith(self.path_prefix)
+                and (self.method is None or self.method == method))
 
 
 @attrs.define
@@ -106,9 +155,12 @@ class SimulatorState:
     meta: dict[str, MetaAccount] = attrs.field(factory=dict)
     media: dict[str, StoredMedia] = attrs.field(factory=dict)
     messages: dict[str, IssuedMessage] = attrs.field(factory=dict)
-    templates: list[dict[str, Any]] = attrs.field(factory=list)
+    templates: list[Template] = attrs.field(factory=list)
     requests: list[RecordedRequest] = attrs.field(factory=list)
     faults: list[Fault] = attrs.field(factory=list)
+    reads: list[dict[str, str]] = attrs.field(factory=list)  # WhatsApp read marks and Instagram mark_seen
+    deliveries: list[dict[str, Any]] = attrs.field(factory=list)  # every webhook POSTed, with its outcome
+    settings: Settings = attrs.field(factory=Settings)
     counter: int = 0
 
     # ids ------------------------------------------------------------------------------------------------------
@@ -147,12 +199,16 @@ class SimulatorState:
             found = list(self.twilio.values())
         return found[0] if found else None
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
-            if fault.remaining > 0 and path.startswith(fault.path_prefix):
+            if fault.matches(method, path):
                 fault.remaining -= 1
                 return fault
         return None
+
+    def template(self, provider: str, owner: str | None, name: str, language: str | None = None) -> Template | None:
+        return next((t for t in self.templates if t.provider == provider and t.owner == owner and t.name == name
+                     and (language is None or t.language == language)), None)
 
     def reset(self, *, keep_accounts: bool = False) -> None:
         if not keep_accounts:
@@ -160,5 +216,6 @@ class SimulatorState:
             self.meta.clear()
         for collection in (self.media, self.messages):
             collection.clear()
-        for items in (self.templates, self.requests, self.faults):
+        for items in (self.templates, self.requests, self.faults, self.reads, self.deliveries):
             items.clear()
+        self.settings = Settings()
