@@ -123,3 +123,69 @@ async def test_a_simulated_customer_message_with_media_lands_in_the_inbox(world:
         attachments = await uow.messages.attachments(message.id)
     assert [(a.size, a.content_type, a.error) for a in attachments] == [(13, "image/jpeg", None)]
     assert await world.services.storage.get(attachments[0].storage_path or "") == b"hello picture"
+
+
+async def connected(world: World, provider: str) -> tuple[dict[str, Any], str]:
+    """A simulated account of `provider`, connected through the API; returns it and its external id."""
+    key = {"whatsapp-meta": "phoneNumberId", "instagram-meta": "igId"}.get(provider)
+    sim_account = await world.sim_post("/_sim/accounts", {"provider": provider, "senders": ["+14155238886"]})
+    credentials = ({"accountSid": sim_account["accountSid"], "authToken": sim_account["authToken"]}
+                   if key is None else {"accessToken": sim_account["accessToken"], "appSecret": sim_account["appSecret"]})
+    external_id = "+14155238886" if key is None else sim_account[key]
+    reply = await world.api.mutate("communications.accounts.connect", {
+        "provider": provider, "displayName": "Shop", "externalId": external_id, "credentials": credentials})
+    assert reply.status == 200, reply.body
+    return sim_account, external_id
+
+
+@pytest.mark.parametrize("provider", ["whatsapp-meta", "whatsapp-twilio", "instagram-meta"])
+async def test_an_agent_reply_goes_out_as_the_provider_expects_and_its_statuses_come_back(
+        world: World, provider: str) -> None:
+    sim_account, external_id = await connected(world, provider)
+    await world.sim_post("/_sim/settings", {"autoStatus": True})
+    await world.sim_post("/_sim/inbound", {"provider": provider, "to": external_id, "text": "Is the cake ready?"})
+    await drain(world.app)
+    [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
+
+    sent = await world.api.mutate("communications.messages.send", {
+        "threadId": thread["id"], "idempotencyKey": "reply-1", "text": "Yes, come by at 5!"})
+    assert sent.status == 200, sent.body
+    assert sent.data["decision"] == {"outcome": "allowed"}
+    again = await world.api.mutate("communications.messages.send", {
+        "threadId": thread["id"], "idempotencyKey": "reply-1", "text": "Yes, come by at 5!"})
+    assert again.data["message"]["id"] == sent.data["message"]["id"]
+    await drain(world.app)
+
+    requests = [r for r in (await (await world.sim.get("/_sim/requests", params={"method": "POST"})).json())["requests"]
+                if r["path"].endswith(("/messages", "/Messages.json"))]
+    assert len(requests) == 1  # the same key never sends twice
+    request = requests[0]
+    to = thread["contact"]["externalId"]
+    if provider == "whatsapp-twilio":
+        form = dict(request["form"])
+        assert request["path"] == f"/2010-04-01/Accounts/{sim_account['accountSid']}/Messages.json"
+        assert (form["From"], form["To"], form["Body"]) == ("whatsapp:+14155238886", "whatsapp:+" + to.lstrip("+"),
+                                                             "Yes, come by at 5!")
+        assert form["StatusCallback"].endswith("/webhooks/twilio/whatsapp")
+    elif provider == "whatsapp-meta":
+        assert request["path"].endswith(f"/{external_id}/messages")
+        assert request["json"]["messaging_product"] == "whatsapp" and request["json"]["type"] == "text"
+        assert request["json"]["text"]["body"] == "Yes, come by at 5!"
+        assert request["json"]["to"].lstrip("+") == to.lstrip("+")
+    else:
+        assert request["path"].endswith("/me/messages")
+        assert request["json"]["recipient"] == {"id": to}
+        assert request["json"]["message"] == {"text": "Yes, come by at 5!"}
+        assert request["json"]["messaging_type"] == "RESPONSE"
+
+    await (await world.sim.get("/_sim/deliveries", params={"wait": "1"})).json()
+    await drain(world.app)
+    message_id = sent.data["message"]["id"]
+    status = (await world.api.query("communications.messages.deliveryStatus", {"id": message_id})).data
+    expected = ["read"] if provider == "instagram-meta" else ["sent", "delivered", "read"]  # Instagram: seen only
+    assert [h["status"] for h in status["history"]] == expected
+    assert status["status"] == "read"
+    listed = (await world.api.query("communications.messages.list", {"threadId": thread["id"]})).data["items"]
+    assert [m["direction"] for m in listed] == ["out", "in"]  # newest first
+    assert (listed[0]["id"], listed[0]["status"], listed[0]["content"]) == (message_id, "read", "Yes, come by at 5!")
+    assert listed[0]["providerMessageId"]

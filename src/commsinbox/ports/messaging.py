@@ -8,10 +8,12 @@ from typing import Any, Protocol
 import attrs
 
 from ..domain.model.accounts import CommunicationAccount
-from ..domain.model.channels import Provider
+from ..domain.model.channels import Channel, Provider
+from ..domain.model.consent import ConsentRecord
 from ..domain.model.contacts import Contact, Identity
 from ..domain.model.ids import AccountId, ContactId, MessageId, TeamId, ThreadId
-from ..domain.model.threads import Attachment, Message, Thread
+from ..domain.model.paging import Page, PageRequest
+from ..domain.model.threads import Attachment, Dispatch, Message, Thread
 from ..domain.policies.delivery import Reported
 
 
@@ -98,6 +100,26 @@ class MessageRepository(Protocol):
 
     async def list_for_thread(self, thread_id: ThreadId, limit: int = 50) -> list[Message]: ...
 
+    async def page(self, thread_id: str, page: PageRequest) -> Page[Message]:
+        """Newest first by (sent_at, id)."""
+        ...
+
+    async def add_outbound(self, message: Message) -> Message:
+        """Queues an outbound message; when its idempotency key was used before, the message already stored."""
+        ...
+
+    async def claim_send(self, id: str, now: dt.datetime, hold: dt.timedelta) -> Message | None:
+        """Waiting and due → sending until `now + hold`; None when not waiting, not due, or taken by another job."""
+        ...
+
+    async def save_dispatch(self, message: Message) -> None:
+        """Saves the send's outcome: provider id, status, dispatch, send_after, attempts and error."""
+        ...
+
+    async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:
+        """Outbound messages in `dispatch` whose `send_after` is before `before`, oldest first."""
+        ...
+
     async def add_attachments(self, attachments: list[Attachment]) -> None: ...
 
     async def attachments(self, message_id: MessageId) -> list[Attachment]: ...
@@ -117,6 +139,12 @@ class MessageRepository(Protocol):
         ...
 
     async def statuses(self, account_id: AccountId, provider_message_id: str) -> list[Reported]: ...
+
+
+class ConsentLedger(Protocol):
+    async def add(self, record: ConsentRecord) -> None: ...
+
+    async def latest(self, contact_id: str, channel: Channel) -> ConsentRecord | None: ...
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ from .messaging import (
     InboundEventStore,
     KeyringCanaries,
     MessageRepository,
+    ConsentLedger,
     Outbox,
     RouteRepository,
     ThreadRepository,
@@ -59,6 +60,7 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     threads: ThreadRepository
     messages: MessageRepository
     outbox: Outbox
+    consent: ConsentLedger
     labels: LabelRepository
     inbox: InboxRepository
 

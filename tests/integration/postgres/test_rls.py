@@ -61,7 +61,7 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
 
 MESSAGING_SEED_ORDER = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
                         "communication_messages", "message_attachments", "message_status_events", "outbox",
-                        "labels", "thread_labels", "thread_links", "transaction_files")
+                        "labels", "thread_labels", "thread_links", "transaction_files", "consent_records")
 
 
 def team_column(table: str) -> str:
@@ -174,6 +174,8 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
         "labels": {"id": ids["label"], "team_id": team_id, "name": new, "created_at": now},
         "thread_labels": {"team_id": team_id, "thread_id": ids["thread"], "label_id": ids["label"]},
         "thread_links": {"team_id": team_id, "thread_id": ids["thread"], "record_type": "client", "record_id": new},
+        "consent_records": {"team_id": team_id, "contact_id": ids["contact"], "channel": "whatsapp",
+                            "status": "opted_out", "source": "probe", "at": now},
         "transaction_files": {"team_id": team_id, "transaction_id": ids["transaction"], "path": ids["path"],
                               "attached_at": now},
     }

@@ -7,9 +7,12 @@ from typing import Any
 import attrs
 
 from ...domain.model.accounts import CommunicationAccount
+from ...domain.model.channels import Channel
+from ...domain.model.consent import ConsentRecord
 from ...domain.model.contacts import Contact, Identity
 from ...domain.model.errors import Conflict, Forbidden, InvalidInput
-from ...domain.model.threads import Attachment, Message, Thread, ThreadStatus
+from ...domain.model.paging import Cursor, Page, PageRequest
+from ...domain.model.threads import Attachment, Dispatch, Message, Thread, ThreadStatus
 from ...domain.policies.delivery import Reported
 from ...ports.messaging import OutboxEntry, Route
 from .store import Transaction
@@ -166,7 +169,8 @@ class MemoryThreadRepository(_Scoped):
 class MemoryMessageRepository(_Scoped):
     async def add(self, message: Message) -> bool:
         self._check(message, "communication_messages")
-        if await self.by_provider_id(message.account_id, message.provider_message_id, any_team=True):
+        if message.provider_message_id is not None and await self.by_provider_id(
+                message.account_id, message.provider_message_id, any_team=True):
             return False
         self.tx.put("communication_messages", (message.id,), message)
         return True
@@ -191,6 +195,49 @@ class MemoryMessageRepository(_Scoped):
         message = await self.get(message_id)
         if message is not None and message.deleted_at is None:
             self.tx.put("communication_messages", (message_id,), attrs.evolve(message, deleted_at=at))
+
+    async def page(self, thread_id: str, page: PageRequest) -> Page[Message]:
+        rows = sorted(self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and
+                                   m.thread_id == thread_id), key=lambda m: (m.sent_at, m.id), reverse=True)
+        if page.after is not None:
+            rows = [r for r in rows if (r.sent_at, r.id) < (page.after.created_at, page.after.id)]
+        items = rows[: page.limit]
+        more = len(rows) > page.limit
+        return Page(tuple(items), Cursor(items[-1].sent_at, items[-1].id).encode() if more else None)
+
+    async def add_outbound(self, message: Message) -> Message:
+        self._check(message, "communication_messages")
+        await self.tx.lock(("idempotency", self.team_id, message.idempotency_key))
+        found = next(self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and
+                                  m.idempotency_key == message.idempotency_key), None)
+        if found is not None:
+            return found
+        self.tx.put("communication_messages", (message.id,), message)
+        return attrs.evolve(message)
+
+    async def claim_send(self, id: str, now: dt.datetime, hold: dt.timedelta) -> Message | None:
+        await self.tx.lock(("send", id))
+        message = await self.get(id)
+        if message is None or message.dispatch is not Dispatch.WAITING or message.send_after is None \
+                or message.send_after > now:
+            return None
+        message.dispatch, message.send_after = Dispatch.SENDING, now + hold
+        self.tx.put("communication_messages", (id,), message)
+        return attrs.evolve(message)
+
+    async def save_dispatch(self, message: Message) -> None:
+        self._check(message, "communication_messages")
+        stored = await self.get(message.id)
+        if stored is not None:
+            self.tx.put("communication_messages", (message.id,), attrs.evolve(
+                stored, provider_message_id=message.provider_message_id, status=message.status,
+                dispatch=message.dispatch, send_after=message.send_after, send_attempts=message.send_attempts,
+                error_code=message.error_code, error_message=message.error_message, sent_at=message.sent_at))
+
+    async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:
+        rows = self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and
+                            m.dispatch is dispatch and m.send_after is not None and m.send_after < before)
+        return sorted(rows, key=lambda m: m.send_after)[:limit]  # type: ignore[arg-type,return-value]
 
     async def list_for_thread(self, thread_id: str, limit: int = 50) -> list[Message]:
         rows = self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and m.thread_id == thread_id)
@@ -272,3 +319,19 @@ class _OutboxRow:
     kind: str
     payload: dict[str, Any]
     occurred_at: dt.datetime
+
+
+class MemoryConsentLedger(_Scoped):
+    async def add(self, record: ConsentRecord) -> None:
+        self.tx.put("consent_records", (next(_ids),), _ConsentRow(self.team_id, record))
+
+    async def latest(self, contact_id: str, channel: Channel) -> ConsentRecord | None:
+        rows = [(r.record.at, k[0], r.record) for k, r in self.tx.rows("consent_records").items()
+                if r.team_id == self.team_id and r.record.contact_id == contact_id and r.record.channel is channel]
+        return max(rows, key=lambda row: row[:2])[2] if rows else None
+
+
+@attrs.frozen
+class _ConsentRow:
+    team_id: str
+    record: ConsentRecord

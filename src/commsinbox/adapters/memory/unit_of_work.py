@@ -21,6 +21,7 @@ from .messaging import (
     MemoryAccountRepository,
     MemoryContactRepository,
     MemoryMessageRepository,
+    MemoryConsentLedger,
     MemoryOutbox,
     MemoryThreadRepository,
 )
@@ -73,6 +74,7 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.threads = MemoryThreadRepository(tx, team)
         self.messages = MemoryMessageRepository(tx, team)
         self.outbox = MemoryOutbox(tx, team)
+        self.consent = MemoryConsentLedger(tx, team)
         self.labels = MemoryLabelRepository(tx, team)
         self.inbox = MemoryInboxRepository(tx, team)
 

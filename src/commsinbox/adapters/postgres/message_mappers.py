@@ -8,7 +8,7 @@ import attrs
 from ...domain.model.accounts import AccountStatus, CommunicationAccount
 from ...domain.model.channels import Channel, DeliveryStatus, Direction, MessageType, Provider
 from ...domain.model.contacts import Contact
-from ...domain.model.threads import Attachment, Message, Thread, ThreadStatus
+from ...domain.model.threads import Attachment, Dispatch, Message, Thread, ThreadStatus
 
 
 def account_values(a: CommunicationAccount) -> dict[str, Any]:
@@ -51,7 +51,8 @@ def row_to_thread(r: Any) -> Thread:
 
 def message_values(msg: Message) -> dict[str, Any]:
     values = attrs.asdict(msg, recurse=False)
-    values.update(direction=msg.direction.value, type=msg.type.value, status=msg.status.value)
+    values.update(direction=msg.direction.value, type=msg.type.value, status=msg.status.value,
+                  dispatch=msg.dispatch.value if msg.dispatch else None)
     return values
 
 
@@ -60,7 +61,9 @@ def row_to_message(r: Any) -> Message:
                    provider_message_id=r.provider_message_id, direction=Direction(r.direction),
                    type=MessageType(r.type), sent_at=r.sent_at, status=DeliveryStatus(r.status),
                    created_at=r.created_at, content=r.content, meta=r.meta, delivered_at=r.delivered_at,
-                   read_at=r.read_at, deleted_at=r.deleted_at, error_code=r.error_code, error_message=r.error_message)
+                   read_at=r.read_at, deleted_at=r.deleted_at, error_code=r.error_code, error_message=r.error_message,
+                   idempotency_key=r.idempotency_key, dispatch=Dispatch(r.dispatch) if r.dispatch else None,
+                   send_after=r.send_after, send_attempts=r.send_attempts)
 
 
 def attachment_values(a: Attachment) -> dict[str, Any]:

@@ -10,10 +10,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...domain.model.accounts import CommunicationAccount
-from ...domain.model.channels import DeliveryStatus
+from ...domain.model.channels import Channel, DeliveryStatus
+from ...domain.model.consent import ConsentRecord, ConsentStatus
 from ...domain.model.contacts import Contact, Identity
 from ...domain.model.errors import InvalidInput
-from ...domain.model.threads import Attachment, Message, Thread
+from ...domain.model.paging import Cursor, Page, PageRequest
+from ...domain.model.threads import Attachment, Dispatch, Message, Thread
 from ...domain.policies.delivery import Reported
 from . import message_mappers as m
 from ...ports.messaging import OutboxEntry
@@ -28,6 +30,7 @@ from .schema import (
     contacts,
     message_attachments,
     message_status_events,
+    consent_records,
     outbox,
 )
 
@@ -240,6 +243,49 @@ class PostgresMessageRepository(_Scoped):
                  .order_by(c.sent_at.desc(), c.id.desc()).limit(limit))
         return [m.row_to_message(r) for r in await self.conn.execute(query)]
 
+    async def page(self, thread_id: str, page: PageRequest) -> Page[Message]:
+        c = communication_messages.c
+        query = sa.select(communication_messages).where(c.team_id == self.team_id, c.thread_id == thread_id)
+        if page.after is not None:
+            query = query.where(sa.tuple_(c.sent_at, c.id) < sa.tuple_(page.after.created_at, page.after.id))
+        rows = [m.row_to_message(r) for r in await self.conn.execute(
+            query.order_by(c.sent_at.desc(), c.id.desc()).limit(page.limit + 1))]
+        items = rows[: page.limit]
+        more = len(rows) > page.limit
+        return Page(tuple(items), Cursor(items[-1].sent_at, items[-1].id).encode() if more else None)
+
+    async def add_outbound(self, message: Message) -> Message:
+        c = communication_messages.c
+        statement = insert(communication_messages).values(m.message_values(message)).on_conflict_do_nothing(
+            index_elements=["team_id", "idempotency_key"], index_where=c.idempotency_key.is_not(None))
+        await self.conn.execute(statement)
+        row = (await self.conn.execute(sa.select(communication_messages).where(
+            c.team_id == self.team_id, c.idempotency_key == message.idempotency_key))).one()
+        return m.row_to_message(row)
+
+    async def claim_send(self, id: str, now: dt.datetime, hold: dt.timedelta) -> Message | None:
+        c = communication_messages.c
+        row = (await self.conn.execute(communication_messages.update().where(
+            c.team_id == self.team_id, c.id == id, c.dispatch == Dispatch.WAITING.value, c.send_after <= now,
+        ).values(dispatch=Dispatch.SENDING.value, send_after=now + hold).returning(communication_messages))).first()
+        return m.row_to_message(row) if row else None
+
+    async def save_dispatch(self, message: Message) -> None:
+        c = communication_messages.c
+        await self.conn.execute(communication_messages.update().where(
+            c.team_id == self.team_id, c.id == message.id).values(
+            provider_message_id=message.provider_message_id, status=message.status.value,
+            dispatch=message.dispatch.value if message.dispatch else None, send_after=message.send_after,
+            send_attempts=message.send_attempts, error_code=message.error_code, error_message=message.error_message,
+            sent_at=message.sent_at))
+
+    async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:
+        c = communication_messages.c
+        rows = await self.conn.execute(sa.select(communication_messages).where(
+            c.team_id == self.team_id, c.dispatch == dispatch.value, c.send_after < before,
+        ).order_by(c.send_after).limit(limit))
+        return [m.row_to_message(r) for r in rows]
+
     async def add_attachments(self, attachments: list[Attachment]) -> None:
         await _write_rows(self.conn, message_attachments, [m.attachment_values(a) for a in attachments], "attachment")
 
@@ -334,3 +380,18 @@ class _Prefixed:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, self._prefix + name)
+
+
+class PostgresConsentLedger(_Scoped):
+    async def add(self, record: ConsentRecord) -> None:
+        await _write(self.conn, consent_records.insert().values(
+            team_id=self.team_id, contact_id=record.contact_id, channel=record.channel.value,
+            status=record.status.value, source=record.source, at=record.at), "consent")
+
+    async def latest(self, contact_id: str, channel: Channel) -> ConsentRecord | None:
+        c = consent_records.c
+        row = (await self.conn.execute(sa.select(consent_records).where(
+            c.team_id == self.team_id, c.contact_id == contact_id, c.channel == channel.value,
+        ).order_by(c.at.desc(), c.id.desc()).limit(1))).first()
+        return ConsentRecord(row.contact_id, Channel(row.channel), ConsentStatus(row.status), row.source,
+                             row.at) if row else None

@@ -239,7 +239,7 @@ communication_messages = sa.Table(
     _team_id(references_team=False),
     sa.Column("thread_id", Id, nullable=False),
     sa.Column("account_id", Id, nullable=False),
-    sa.Column("provider_message_id", sa.Text, nullable=False),
+    sa.Column("provider_message_id", sa.Text),  # NULL: an outbound message the provider has not accepted yet
     sa.Column("direction", sa.Text, nullable=False),
     sa.Column("type", sa.Text, nullable=False),
     sa.Column("content", sa.Text),
@@ -254,6 +254,14 @@ communication_messages = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("search_vector", TSVECTOR, sa.Computed("to_tsvector('simple'::regconfig, coalesce(content, ''))",
                                                      persisted=True)),
+    sa.Column("idempotency_key", sa.Text),  # outbound: the client's key, one send per key and team
+    sa.Column("dispatch", sa.Text),  # outbound: waiting → sending → done
+    sa.Column("send_after", Stamp),  # outbound: when the send job may take it (again)
+    sa.Column("send_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("uq_messages_idempotency", "team_id", "idempotency_key", unique=True,
+             postgresql_where=sa.text("idempotency_key IS NOT NULL")),
+    sa.Index("ix_messages_dispatch", "team_id", "send_after",
+             postgresql_where=sa.text("dispatch IN ('waiting', 'sending')")),
     sa.UniqueConstraint("team_id", "id"),
     sa.UniqueConstraint("account_id", "provider_message_id"),
     sa.Index("ix_messages_search", "search_vector", postgresql_using="gin"),
@@ -354,6 +362,29 @@ outbox = sa.Table(
     sa.Index("ix_outbox_team_position", "team_id", "tx", "id"),
 )
 
+# Every opt-in and opt-out, per contact and channel: the latest record is the contact's consent.
+consent_records = sa.Table(
+    "consent_records", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    _team_id(references_team=False),
+    sa.Column("contact_id", Id, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.CheckConstraint("status IN ('opted_in', 'opted_out')", name="status"),
+    sa.ForeignKeyConstraint(["team_id", "contact_id"], ["contacts.team_id", "contacts.id"],
+                            name="fk_consent_records_contact", ondelete="CASCADE"),
+    sa.Index("ix_consent_latest", "team_id", "contact_id", "channel", "at", "id"),
+)
+
+# GCRA state of the rate caps (system table: keys are account ids, optionally with a recipient).
+rate_limits = sa.Table(
+    "rate_limits", metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("tat", Stamp, nullable=False),  # theoretical arrival time of the next send
+)
+
 # Raw webhook bodies, stored before the provider gets its 2xx (system table: the team is not known yet).
 inbound_events = sa.Table(
     "inbound_events", metadata,
@@ -385,6 +416,7 @@ keyring_canaries = sa.Table(
 TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders", "invoices", "transactions",
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
-               "outbox", "labels", "thread_labels", "thread_links", "transaction_files")
-SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries")
+               "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records")
+SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries",
+                 "rate_limits")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

@@ -16,6 +16,7 @@ from .messaging import (
     PostgresAccountRepository,
     PostgresContactRepository,
     PostgresMessageRepository,
+    PostgresConsentLedger,
     PostgresOutbox,
     PostgresThreadRepository,
 )
@@ -95,6 +96,7 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.threads = PostgresThreadRepository(conn, team)
         self.messages = PostgresMessageRepository(conn, team)
         self.outbox = PostgresOutbox(conn, team)
+        self.consent = PostgresConsentLedger(conn, team)
         self.labels = PostgresLabelRepository(conn, team)
         self.inbox = PostgresInboxRepository(conn, team)
 

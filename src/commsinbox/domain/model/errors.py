@@ -56,3 +56,12 @@ class InvalidInput(DomainError):
     @classmethod
     def single(cls, path: str, message: str) -> InvalidInput:
         return cls([FieldError(path, message)])
+
+
+class PolicyBlocked(DomainError):
+    """A provider rule forbids a send; `reason` names it (consent_missing, opted_out,
+    window_closed_template_required, template_not_approved, template_variables_mismatch …)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the message may not be sent: {reason.replace('_', ' ')}")
+        self.reason = reason

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 MESSAGE_RECEIVED = "message.received"  # a customer's message, or an echo of one the business sent elsewhere
 MESSAGE_STATUS_CHANGED = "message.status_changed"
+MESSAGE_QUEUED = "message.queued"  # an outbound message, decided and waiting for its send
 MESSAGE_DELETED = "message.deleted"
 THREAD_OPENED = "thread.opened"
 THREAD_REOPENED = "thread.reopened"

@@ -76,7 +76,7 @@ class Message:
     team_id: TeamId
     thread_id: ThreadId
     account_id: AccountId
-    provider_message_id: str
+    provider_message_id: str | None  # None: outbound, not accepted by the provider yet
     direction: Direction
     type: MessageType
     sent_at: dt.datetime
@@ -89,6 +89,20 @@ class Message:
     deleted_at: dt.datetime | None = None
     error_code: str | None = None
     error_message: str | None = None
+    idempotency_key: str | None = None  # outbound: the client's key; one send per key
+    dispatch: Dispatch | None = None  # outbound: where the send job stands
+    send_after: dt.datetime | None = None  # outbound: when the send job may take it (again)
+    send_attempts: int = 0
+
+
+class Dispatch(enum.StrEnum):
+    """An outbound message's send: waiting (for its time, the rate cap or a retry), sending (a job holds it until
+    `send_after`), done (accepted, failed, or unknown). A `sending` whose hold ran out may have reached the
+    provider: it becomes unknown, never re-sent by itself."""
+
+    WAITING = "waiting"
+    SENDING = "sending"
+    DONE = "done"
 
 
 @attrs.define

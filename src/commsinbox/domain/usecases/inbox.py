@@ -50,14 +50,14 @@ class InboxService:
     async def get(self, actor: Actor, id: str) -> ThreadView:
         actor.require(Permission.INBOX_READ)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            return await _visible_view(uow, actor, id, self.clock.now())
+            return await visible_thread(uow, actor, id, self.clock.now())
 
     async def assign(self, actor: Actor, id: str, user_id: str | None) -> ThreadView:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             if user_id is not None and await uow.members.get(UserId(user_id)) is None:
                 raise InvalidInput.single("userId", "must be a member of the team")
-            thread = (await _visible_view(uow, actor, id, self.clock.now())).thread
+            thread = (await visible_thread(uow, actor, id, self.clock.now())).thread
             thread.assignee_id = UserId(user_id) if user_id is not None else None
             await uow.inbox.save_state(thread)
             await uow.outbox.add(events.THREAD_ASSIGNED, {"threadId": id, "assigneeId": user_id}, self.clock.now())
@@ -70,7 +70,7 @@ class InboxService:
         actor.require(Permission.INBOX_WRITE)
         wanted, now = status(new), self.clock.now()
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            thread = (await _visible_view(uow, actor, id, self.clock.now())).thread
+            thread = (await visible_thread(uow, actor, id, self.clock.now())).thread
             thread.set_status(wanted, now, snoozed_until)
             await uow.inbox.save_state(thread)
             await uow.outbox.add(events.THREAD_STATUS_CHANGED, {"threadId": id, "status": thread.status.value}, now)
@@ -81,7 +81,7 @@ class InboxService:
     async def mark_read(self, actor: Actor, id: str) -> ThreadView:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            thread = (await _visible_view(uow, actor, id, self.clock.now())).thread
+            thread = (await visible_thread(uow, actor, id, self.clock.now())).thread
             thread.mark_read()
             await uow.inbox.save_state(thread)
             view = await _reread(uow, id, self.clock.now())
@@ -97,7 +97,7 @@ class InboxService:
     async def _change_link(self, actor: Actor, id: str, link: ThreadLink, *, add: bool) -> ThreadView:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            await _visible_view(uow, actor, id, self.clock.now())
+            await visible_thread(uow, actor, id, self.clock.now())
             if add:
                 repo = {RecordType.CLIENT: uow.clients, RecordType.ORDER: uow.orders, RecordType.INVOICE: uow.invoices,
                         RecordType.TRANSACTION: uow.transactions}[link.record_type]
@@ -160,7 +160,7 @@ class LabelService:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             label = await _label(uow, id)
-            await _visible_view(uow, actor, thread_id, self.clock.now())
+            await visible_thread(uow, actor, thread_id, self.clock.now())
             if apply:
                 await uow.inbox.apply_label(thread_id, id)
             else:
@@ -179,7 +179,7 @@ async def _scope(uow: TeamUnitOfWork, actor: Actor) -> tuple[str | None, bool]:
     return actor.user_id, team is not None and team.agents_see_unassigned
 
 
-async def _visible_view(uow: TeamUnitOfWork, actor: Actor, id: str, now: dt.datetime) -> ThreadView:
+async def visible_thread(uow: TeamUnitOfWork, actor: Actor, id: str, now: dt.datetime) -> ThreadView:
     """The thread, if the actor may see it; one they may not see reads as not found."""
     view = await uow.inbox.view(id)
     if view is not None:

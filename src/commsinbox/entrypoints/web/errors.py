@@ -7,6 +7,7 @@ from ...domain.model.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PolicyBlocked,
     TooManyAttempts,
     Unauthenticated,
 )
@@ -20,6 +21,8 @@ def to_trpc(exc: BaseException) -> TrpcError | None:
         return TrpcError("BAD_REQUEST", str(exc), data={"fields": fields})
     if isinstance(exc, TooManyAttempts):
         return TrpcError("TOO_MANY_REQUESTS", str(exc), data={"retryAfter": exc.retry_after_seconds})
+    if isinstance(exc, PolicyBlocked):
+        return TrpcError("PRECONDITION_FAILED", str(exc), data={"reason": exc.reason})
     if isinstance(exc, ProviderError):
         return TrpcError("BAD_GATEWAY" if exc.transient else "PRECONDITION_FAILED",
                          f"the provider could not be reached: {exc}" if exc.transient else str(exc),

@@ -19,7 +19,7 @@ from ...adapters.providers.twilio_whatsapp import webhook as twilio
 from ...domain.model.channels import Provider
 from ...domain.model.inbound import InboundEvent
 from ...domain.usecases.ingest import route_key
-from ..container import Services
+from ..container import TWILIO_WEBHOOK_PATH, Services
 from .background import run_in_background
 from .keys import services_key, settings_key
 from .metrics import metrics_key
@@ -172,7 +172,7 @@ meta_instagram = _meta_handler(Provider.INSTAGRAM_META, instagram.parse, _instag
 
 
 def add_webhook_routes(app: web.Application) -> None:
-    app.router.add_post("/webhooks/twilio/whatsapp", twilio_whatsapp)
+    app.router.add_post(TWILIO_WEBHOOK_PATH, twilio_whatsapp)
     app.router.add_get("/webhooks/meta/whatsapp", meta_challenge)
     app.router.add_post("/webhooks/meta/whatsapp", meta_whatsapp)
     app.router.add_get("/webhooks/meta/instagram", meta_challenge)

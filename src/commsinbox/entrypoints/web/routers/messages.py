@@ -1,0 +1,89 @@
+"""communications.messages.*: a thread's messages, sending (policies, idempotency key) and delivery status."""
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from ....domain.model.paging import PageRequest
+from ....domain.model.threads import Message
+from ....domain.policies.decision import Deferred
+from ....domain.usecases.access import Actor
+from ....domain.usecases.outbound import SendRequest
+from ...container import Services
+from .. import views
+from ..background import run_in_background
+from ..keys import services_key
+from ..trpc import Procedure
+from . import in_team
+from .core import IdInput, ident
+
+
+@attrs.frozen
+class ListInput:
+    threadId: str  # noqa: N815
+    cursor: str | None = None
+    limit: int | None = None
+
+
+@attrs.frozen
+class SendInput:
+    threadId: str  # noqa: N815
+    idempotencyKey: str  # noqa: N815
+    text: str
+
+
+def message_view(m: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": m.id, "threadId": m.thread_id, "direction": m.direction.value, "type": m.type.value,
+                           "content": m.content, "status": m.status.value, "attachments": [],
+                           "createdAt": m.created_at}
+    if m.provider_message_id:
+        out["providerMessageId"] = m.provider_message_id
+        out["sentAt"] = m.sent_at
+    for name, value in (("deliveredAt", m.delivered_at), ("readAt", m.read_at)):
+        if value is not None:
+            out[name] = value
+    if m.error_code or m.error_message:
+        out["error"] = {"code": m.error_code, "message": m.error_message}
+    return out
+
+
+def _services(request: web.Request) -> Services:
+    return request.app[services_key]
+
+
+async def messages_list(request: web.Request, actor: Actor, inp: ListInput) -> dict[str, Any]:
+    page = await _services(request).outbound.list(actor, ident(inp.threadId, "threadId"),
+                                                  PageRequest.of(inp.cursor, inp.limit))
+    return views.page(page, message_view)
+
+
+async def messages_send(request: web.Request, actor: Actor, inp: SendInput) -> dict[str, Any]:
+    services = _services(request)
+    queued = await services.outbound.send(actor, SendRequest(ident(inp.threadId, "threadId"), inp.idempotencyKey,
+                                                             inp.text))
+    decision: dict[str, Any] = {"outcome": "allowed"}
+    if isinstance(queued.decision, Deferred):
+        decision = {"outcome": "deferred", "until": queued.decision.until, "rule": queued.decision.rule}
+    else:
+        _dispatch_soon(request.app, services, queued.message)
+    return {"message": message_view(queued.message), "decision": decision}
+
+
+async def messages_delivery(request: web.Request, actor: Actor, inp: IdInput) -> dict[str, Any]:
+    message, history = await _services(request).outbound.delivery(actor, ident(inp.id))
+    return {"status": message.status.value, "history": [
+        {"status": status, "at": at, **({"errorCode": code} if code else {})} for status, at, code in history]}
+
+
+def _dispatch_soon(app: web.Application, services: Services, message: Message) -> None:
+    """Sends in the background; the retry loop (background.py) sends what this misses, and the retries."""
+    run_in_background(app, services.outbound.dispatch(message.team_id, message.id))
+
+
+PROCEDURES: dict[str, Procedure] = {
+    "communications.messages.list": in_team("query", ListInput, messages_list),
+    "communications.messages.send": in_team("mutation", SendInput, messages_send),
+    "communications.messages.deliveryStatus": in_team("query", IdInput, messages_delivery),
+}

@@ -1,0 +1,81 @@
+"""Sending on both adapters: the policy engine's decision, the idempotency key, and the send's outcomes."""
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import pytest
+
+from commsinbox.adapters.clock import FixedClock
+from commsinbox.domain.model.channels import Channel, DeliveryStatus
+from commsinbox.domain.model.consent import ConsentRecord, ConsentStatus
+from commsinbox.domain.model.errors import PolicyBlocked
+from commsinbox.domain.model.paging import PageRequest
+from commsinbox.domain.model.threads import Dispatch
+from commsinbox.domain.policies.decision import Allowed, Deferred
+from commsinbox.domain.usecases.outbound import OutboundService, SendRequest
+from commsinbox.domain.usecases.teams import TeamChanges
+from commsinbox.entrypoints.container import Services
+from tests.conftest import Member, make_team
+from tests.contracts.test_inbox import threads_of
+from tests.contracts.test_ingest import T0, connect, text
+
+pytestmark = pytest.mark.integration
+NOON = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)  # 12:00 in São Paulo
+
+
+async def customer_wrote(services: Services, member: Member, at: dt.datetime) -> str:
+    key = await connect(services, member)
+    minutes = int((at - T0).total_seconds() // 60)
+    await services.ingest.ingest([text(key, body="hello", minutes=minutes)])
+    [view] = await threads_of(services, member)
+    return str(view.thread.id)
+
+
+def outbound(services: Services, now: dt.datetime) -> OutboundService:
+    return attrs.evolve(services.outbound, clock=FixedClock(now))
+
+
+async def test_a_reply_inside_the_window_is_allowed_and_a_key_sends_once(services: Services) -> None:
+    owner = await make_team(services)
+    thread = await customer_wrote(services, owner, NOON - dt.timedelta(hours=1))
+    service = outbound(services, NOON)
+    first = await service.send(owner.actor, SendRequest(thread, "k-1", "On our way"))
+    again = await service.send(owner.actor, SendRequest(thread, "k-1", "On our way"))
+    assert isinstance(first.decision, Allowed) and again.message.id == first.message.id
+    assert (first.message.dispatch, first.message.status) == (Dispatch.WAITING, DeliveryStatus.QUEUED)
+    assert len((await service.list(owner.actor, thread, PageRequest())).items) == 2  # the customer's and ours
+
+
+async def test_outside_the_24_hour_window_a_whatsapp_reply_is_blocked_and_nothing_written(services: Services) -> None:
+    owner = await make_team(services)
+    thread = await customer_wrote(services, owner, NOON - dt.timedelta(hours=24, minutes=1))
+    service = outbound(services, NOON)
+    with pytest.raises(PolicyBlocked) as blocked:
+        await service.send(owner.actor, SendRequest(thread, "k-2", "Still there?"))
+    assert blocked.value.reason == "window_closed_template_required"
+    assert len((await service.list(owner.actor, thread, PageRequest())).items) == 1
+
+
+async def test_an_opted_out_customer_gets_nothing(services: Services) -> None:
+    owner = await make_team(services)
+    thread = await customer_wrote(services, owner, NOON - dt.timedelta(minutes=5))
+    async with services.uows.for_team(owner.team_id) as uow:
+        found = await uow.threads.get(thread)
+        assert found is not None
+        await uow.consent.add(ConsentRecord(found.contact_id, Channel.WHATSAPP, ConsentStatus.OPTED_OUT, "STOP", NOON))
+        await uow.commit()
+    with pytest.raises(PolicyBlocked) as blocked:
+        await outbound(services, NOON).send(owner.actor, SendRequest(thread, "k-3", "Hi"))
+    assert blocked.value.reason == "opted_out"
+
+
+async def test_a_late_reply_in_quiet_hours_waits_for_the_morning(services: Services) -> None:
+    owner = await make_team(services)
+    await services.teams.update(owner.actor, TeamChanges(timezone="America/Sao_Paulo", quiet_hours="21:00-08:00"))
+    late = dt.datetime(2026, 11, 26, 1, 30, tzinfo=dt.UTC)  # 22:30 in São Paulo
+    thread = await customer_wrote(services, owner, late - dt.timedelta(hours=2))  # past the reply grace
+    queued = await outbound(services, late).send(owner.actor, SendRequest(thread, "k-4", "Good night"))
+    assert queued.decision == Deferred(dt.datetime(2026, 11, 26, 11, 0, tzinfo=dt.UTC), "quiet_hours")
+    assert queued.message.send_after == queued.decision.until
+    assert await outbound(services, late).dispatch(owner.team_id, queued.message.id) is None  # not due yet
