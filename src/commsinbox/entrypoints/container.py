@@ -43,6 +43,8 @@ from ..domain.usecases.ingest import IngestService
 from ..domain.usecases.keys import KeyService
 from ..domain.usecases.live import LiveService
 from ..domain.usecases.media import MediaService
+from ..domain.usecases.outbound import OutboundService, OutboundSettings
+from ..domain.model.values import QuietHours
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
 from ..domain.usecases.vault import VaultService
@@ -57,6 +59,7 @@ from ..ports.unit_of_work import UnitOfWorkFactory
 from .config import Settings
 
 log = logging.getLogger("commsinbox")
+TWILIO_WEBHOOK_PATH = "/webhooks/twilio/whatsapp"  # inbound messages and, set on every send, status callbacks
 
 
 @attrs.frozen
@@ -77,6 +80,7 @@ class Services:
     inbox: InboxService
     labels: LabelService
     live: LiveService
+    outbound: OutboundService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -86,8 +90,10 @@ class Services:
 def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: LoginThrottle,
                     probe: DatabaseProbe, box: SecretBox, providers: ProviderRegistry, clock: Clock | None = None,
                     notifier: ChangeNotifier, hasher: PasswordHasher | None = None,
-                    external: ExternalTokenVerifier | None = None, login_limit: int = 10) -> punq.Container:
+                    external: ExternalTokenVerifier | None = None, login_limit: int = 10,
+                    outbound: OutboundSettings | None = None) -> punq.Container:
     container = punq.Container()
+    container.register(OutboundSettings, instance=outbound or OutboundSettings(QuietHours.parse("21:00-08:00")))
     container.register(ChangeNotifier, instance=notifier)
     container.register(SecretBox, instance=box)
     container.register(ProviderRegistry, instance=providers)
@@ -103,7 +109,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    LiveService, Services):
+                    LiveService, OutboundService, Services):
         container.register(service)
     return container
 
@@ -182,7 +188,8 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
             uows=PostgresUnitOfWorkFactory(engine), storage=storage, notifier=notifier,
             throttle=PostgresLoginThrottle(engine, clock, window), probe=PostgresProbe(engine),
             box=keyring(settings), providers=gateways, clock=clock, hasher=hasher, external=external,
-            login_limit=limit,
+            login_limit=limit, outbound=OutboundSettings(
+                settings.quiet_hours_default, status_callback_url=settings.public_base_url.rstrip("/") + TWILIO_WEBHOOK_PATH),
         ).resolve(Services)
         await services.keys.check()
         yield services
