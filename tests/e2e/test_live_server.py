@@ -29,7 +29,8 @@ def _get(url: str) -> tuple[int, str, object]:
 
 def test_embedded_server_starts_and_answers_health(live_server: LiveServer) -> None:
     startup = [json.loads(line) for line in live_server.stdout_lines() if line.strip()]
-    assert startup == [{"status": "starting", "url": live_server.url, "embedded": True, "workers": 1}]
+    assert startup == [{"status": "starting", "url": live_server.url, "embedded": True, "workers": 1,
+                        "jobWorker": True}]
 
     for path in ("/health", "/health/db"):
         status, content_type, body = _get(live_server.url + path)

@@ -1,4 +1,4 @@
-"""`commsinbox serve | migrate | create-user | keys rotate | simulator`. Each command prints one JSON object on
+"""`commsinbox serve | worker | migrate | create-user | keys rotate | simulator`. Each command prints one JSON object on
 stdout."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..domain.model.errors import CommsInboxError
 from ..domain.model.values import Role
 from .config import ConfigError, Settings
 from .container import owner_url, postgres_services
+from .jobs import WORKER_CONCURRENCY
 from .logging_setup import configure_logging, install_secret_filter
 
 
@@ -24,14 +25,15 @@ def _print(payload: dict[str, Any]) -> None:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _print({"status": "starting", "url": f"http://{args.host}:{args.port}", "embedded": settings.database_url is None,
-            "workers": args.workers})
+            "workers": args.workers, "jobWorker": not args.no_worker})
     if args.workers == 1:
-        _serve_one(settings, args.host, args.port, None, reuse_port=False)
+        _serve_one(settings, args.host, args.port, None, reuse_port=False, run_worker=not args.no_worker)
         return 0
     owner = owner_url(settings)  # start the embedded server and migrate once, before the workers fork
     migrate.upgrade(owner)
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_serve_one, args=(settings, args.host, args.port, owner), daemon=True)
+    workers = [context.Process(target=_serve_one, args=(settings, args.host, args.port, owner), daemon=True,
+                               kwargs={"run_worker": not args.no_worker})
                for _ in range(args.workers)]
     for worker in workers:
         worker.start()
@@ -47,13 +49,38 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return max((w.exitcode or 0 for w in workers), default=0)
 
 
-def _serve_one(settings: Settings, host: str, port: int, owner: str | None, *, reuse_port: bool = True) -> None:
+def _serve_one(settings: Settings, host: str, port: int, owner: str | None, *, reuse_port: bool = True,
+               run_worker: bool = True) -> None:
     from aiohttp import web
 
     from .web.app import create_app
 
-    web.run_app(create_app(settings, owner=owner), host=host, port=port, print=None, access_log=None,
+    web.run_app(create_app(settings, owner=owner, run_worker=run_worker), host=host, port=port, print=None, access_log=None,
                 reuse_port=reuse_port or None)
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrates, prints the start line once connected, then runs jobs until SIGTERM or SIGINT; running jobs get
+    the grace period to finish."""
+    async def run() -> None:
+        async with postgres_services(settings) as services:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            work = asyncio.create_task(services.job_worker.work(concurrency=args.concurrency), name="job worker")
+            _print({"status": "starting", "concurrency": args.concurrency,
+                    "embedded": settings.database_url is None})
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([work, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if work.done():  # work() only ends on an error it cannot recover from
+                stopping.cancel()
+                work.result()
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+
+    asyncio.run(run())
+    return 0
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,7 +127,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
                        help="server processes sharing the port (SO_REUSEPORT); one per core is a good start")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="run no job worker in the server; `commsinbox worker` processes run the jobs")
     serve.set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="run background jobs and periodic tasks until SIGTERM or SIGINT")
+    worker.add_argument("--concurrency", type=int, default=WORKER_CONCURRENCY, choices=range(1, 101), metavar="N",
+                        help=f"jobs run at once (1 to 100, default {WORKER_CONCURRENCY})")
+    worker.set_defaults(run=_worker)
     commands.add_parser("migrate", help="create or upgrade the schema (idempotent)").set_defaults(run=_migrate)
     user = commands.add_parser("create-user", help="create a user, and join or create a team")
     user.add_argument("--email", required=True)

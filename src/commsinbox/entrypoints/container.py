@@ -16,6 +16,9 @@ from ..adapters.crypto import embedded_keys
 from ..adapters.crypto.jwt_verifier import SupabaseJwtVerifier
 from ..adapters.crypto.keyring import AesGcmKeyring
 from ..adapters.crypto.passwords import ScryptPasswordHasher
+from ..adapters.jobs.procrastinate_queue import ProcrastinateJobQueue
+from ..adapters.jobs.procrastinate_schema import libpq_url
+from ..adapters.memory.jobs import MemoryJobQueue
 from ..adapters.memory.live import MemoryChangeNotifier
 from ..adapters.memory.probe import MemoryProbe
 from ..adapters.memory.providers import MemoryProviderRegistry
@@ -26,6 +29,7 @@ from ..adapters.postgres.embedded import start_embedded
 from ..adapters.postgres.engine import app_engine, as_app_role_url
 from ..adapters.postgres.live import PostgresChangeNotifier
 from ..adapters.postgres.probe import PostgresProbe
+from ..adapters.postgres.schema import APP_ROLE
 from ..adapters.postgres.throttle import PostgresLoginThrottle
 from ..adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from ..adapters.providers.parsers import ProviderWebhookParsers
@@ -51,11 +55,13 @@ from ..domain.usecases.vault import VaultService
 from ..ports.clock import Clock, IdGenerator, TokenGenerator
 from ..ports.crypto import SecretBox
 from ..ports.health import DatabaseProbe
+from ..ports.jobs import JobQueue, JobWorker
 from ..ports.live import ChangeNotifier
 from ..ports.providers import ProviderRegistry, WebhookParsers
 from ..ports.security import ExternalTokenVerifier, LoginThrottle, PasswordHasher
 from ..ports.storage import BlobStorage
 from ..ports.unit_of_work import UnitOfWorkFactory
+from . import jobs as job_registry
 from .config import Settings
 
 log = logging.getLogger("commsinbox")
@@ -85,14 +91,20 @@ class Services:
     database: DatabaseProbe
     storage: BlobStorage
     uows: UnitOfWorkFactory
+    jobs: JobQueue
+    job_worker: JobWorker  # the same queue, seen from the side that runs the jobs
 
 
 def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: LoginThrottle,
                     probe: DatabaseProbe, box: SecretBox, providers: ProviderRegistry, clock: Clock | None = None,
                     notifier: ChangeNotifier, hasher: PasswordHasher | None = None,
                     external: ExternalTokenVerifier | None = None, login_limit: int = 10,
+                    jobs: MemoryJobQueue | ProcrastinateJobQueue | None = None,
                     outbound: OutboundSettings | None = None) -> punq.Container:
     container = punq.Container()
+    queue = jobs or MemoryJobQueue(clock=clock)
+    container.register(JobQueue, instance=queue)
+    container.register(JobWorker, instance=queue)
     container.register(OutboundSettings, instance=outbound or OutboundSettings(QuietHours.parse("21:00-08:00")))
     container.register(ChangeNotifier, instance=notifier)
     container.register(SecretBox, instance=box)
@@ -115,15 +127,18 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
 
 
 def memory_services(*, clock: Clock | None = None, hasher: PasswordHasher | None = None,
-                    providers: ProviderRegistry | None = None) -> Services:
-    """A complete product in process memory: for tests, BDD and embedding without a database or network."""
+                    providers: ProviderRegistry | None = None, jobs: MemoryJobQueue | None = None) -> Services:
+    """A complete product in process memory: for tests, BDD and embedding without a database or network. Deferred
+    jobs run in-process (the MemoryJobQueue's `drain()` waits for them)."""
     clock = clock or SystemClock()
     box = AesGcmKeyring([("memory", os.urandom(32))])
     uows = MemoryUnitOfWorkFactory()
-    return build_container(uows=uows, storage=MemoryBlobStorage(), notifier=MemoryChangeNotifier(uows.db),
-                           throttle=MemoryLoginThrottle(clock), probe=MemoryProbe(), box=box,
-                           providers=providers or MemoryProviderRegistry(), clock=clock,
-                           hasher=hasher).resolve(Services)
+    services = build_container(uows=uows, storage=MemoryBlobStorage(), notifier=MemoryChangeNotifier(uows.db),
+                               throttle=MemoryLoginThrottle(clock), probe=MemoryProbe(), box=box,
+                               providers=providers or MemoryProviderRegistry(), clock=clock,
+                               hasher=hasher, jobs=jobs).resolve(Services)
+    job_registry.bind(services.job_worker, services)
+    return services
 
 
 def keyring(settings: Settings) -> AesGcmKeyring:
@@ -166,11 +181,13 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
     if migrate_first:
         await asyncio.to_thread(migrate.upgrade, owner)
     if settings.database_app_url is not None:
-        engine = app_engine(settings.database_app_url.reveal(), set_role=False)
+        app_url, set_role = settings.database_app_url.reveal(), False
     elif settings.database_url is None:
-        engine = app_engine(as_app_role_url(owner), set_role=False)
+        app_url, set_role = as_app_role_url(owner), False
     else:
-        engine = app_engine(owner, set_role=True)
+        app_url, set_role = owner, True
+    engine = app_engine(app_url, set_role=set_role)
+    queue = ProcrastinateJobQueue(libpq_url(app_url), set_role=APP_ROLE if set_role else None)
     clock = clock or SystemClock()
     limit, window = settings.login_rate_limit
     external = (SupabaseJwtVerifier(settings.supabase_jwt_secret.reveal(), settings.supabase_jwt_audience,
@@ -179,17 +196,20 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         stack.push_async_callback(notifier.aclose)
+        await queue.open()
+        stack.push_async_callback(queue.aclose)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         storage = await stack.enter_async_context(blob_storage(settings))
         gateways = providers or http_gateways(session, twilio_base_url=settings.twilio_api_base_url,
                                               graph_base_url=settings.meta_graph_base_url,
                                               graph_version=settings.meta_graph_version)
         services = build_container(
-            uows=PostgresUnitOfWorkFactory(engine), storage=storage, notifier=notifier,
+            uows=PostgresUnitOfWorkFactory(engine), storage=storage, notifier=notifier, jobs=queue,
             throttle=PostgresLoginThrottle(engine, clock, window), probe=PostgresProbe(engine),
             box=keyring(settings), providers=gateways, clock=clock, hasher=hasher, external=external,
             login_limit=limit, outbound=OutboundSettings(
                 settings.quiet_hours_default, status_callback_url=settings.public_base_url.rstrip("/") + TWILIO_WEBHOOK_PATH),
         ).resolve(Services)
+        job_registry.bind(queue, services)
         await services.keys.check()
         yield services

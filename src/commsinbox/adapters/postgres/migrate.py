@@ -1,4 +1,5 @@
-"""Create or upgrade the schema (`commsinbox migrate`). Idempotent: running it twice changes nothing."""
+"""Create or upgrade the schema (`commsinbox migrate`): the alembic migrations, then procrastinate's job tables
+(ADR 0012). Idempotent: running it twice changes nothing."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from ..jobs import procrastinate_schema
 from .engine import sqlalchemy_url
+from .schema import APP_ROLE
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,6 +23,7 @@ def alembic_config(owner_url: str) -> Config:
 
 def upgrade(owner_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(owner_url), revision)
+    procrastinate_schema.apply(owner_url, APP_ROLE)
 
 
 def downgrade(owner_url: str, revision: str) -> None:

@@ -18,6 +18,7 @@ from .background import background
 from .metrics import Metrics, metrics_key, metrics_view
 from .trpc import add_trpc_routes
 from .webhooks import add_webhook_routes
+from .worker import job_worker
 
 log = logging.getLogger("commsinbox.web")
 
@@ -53,10 +54,11 @@ async def health_db(request: web.Request) -> web.Response:
     return web.json_response({"status": "unavailable"}, status=503)
 
 
-def create_app(settings: Settings, services: Services | None = None, *, owner: str | None = None
-               ) -> web.Application:
+def create_app(settings: Settings, services: Services | None = None, *, owner: str | None = None,
+               run_worker: bool | None = None) -> web.Application:
     """The app; with no `services`, PostgreSQL services are opened on start-up and closed on clean-up (on the
-    database `owner` has already migrated, if given)."""
+    database `owner` has already migrated, if given). `run_worker` runs the job worker in the app; by default it
+    does when the app opens its own services (`serve`), not when it is given some (tests)."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[access_log])
     app[settings_key] = settings
     if services is not None:
@@ -69,6 +71,10 @@ def create_app(settings: Settings, services: Services | None = None, *, owner: s
 
         app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(background)
+    if run_worker is None:
+        run_worker = services is None
+    if run_worker:
+        app.cleanup_ctx.append(job_worker)
     app[metrics_key] = Metrics.create()
     app.on_response_prepare.append(add_cookies)
     app.router.add_get("/health", health)
