@@ -112,11 +112,11 @@ async def test_a_job_at_a_future_time_waits_for_it(jobs: Harness) -> None:
     runs, handler = recorder()
     jobs.queue.register("t.later", handler)
     jobs.start()
-    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)  # far enough for a loaded machine to run the other first
     await jobs.queue.defer("t.later", {"n": 1}, at=at)
     await jobs.queue.defer("t.later", {"n": 2})
     await eventually(lambda: len(runs) >= 1)
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)
     assert [args for _, args in runs] == [{"n": 2}]  # the one due now ran, the other still waits
     await eventually(lambda: len(runs) == 2)
     assert runs[1][1] == {"n": 1} and runs[1][0] >= at.timestamp() - 0.05
@@ -126,7 +126,7 @@ async def test_one_waiting_job_per_queueing_lock(jobs: Harness) -> None:
     runs, handler = recorder()
     jobs.queue.register("t.sweep", handler)
     jobs.start()
-    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # still waiting when the second defer comes
     await jobs.queue.defer("t.sweep", {"n": 1}, at=soon, queueing_lock="sweep:team-1")
     await jobs.queue.defer("t.sweep", {"n": 2}, queueing_lock="sweep:team-1")  # one waits: a no-op
     await jobs.queue.defer("t.sweep", {"n": 3}, queueing_lock="sweep:team-2")  # another value: its own job
