@@ -101,30 +101,6 @@ async def test_accounts_are_checked_at_the_provider_and_never_show_their_credent
     assert (await world.api.query("communications.accounts.get", {"id": account_id})).code == "NOT_FOUND"
 
 
-@pytest.mark.parametrize("provider", ["whatsapp-meta", "whatsapp-twilio", "instagram-meta"])
-async def test_a_simulated_customer_message_with_media_lands_in_the_inbox(world: World, provider: str) -> None:
-    key = {"whatsapp-meta": "phoneNumberId", "instagram-meta": "igId"}.get(provider)
-    sim_account = await world.sim_post("/_sim/accounts", {"provider": provider, "senders": ["+14155238886"]})
-    credentials = ({"accountSid": sim_account["accountSid"], "authToken": sim_account["authToken"]}
-                   if key is None else {"accessToken": sim_account["accessToken"], "appSecret": sim_account["appSecret"]})
-    external_id = "+14155238886" if key is None else sim_account[key]
-    connected = await world.api.mutate("communications.accounts.connect", {
-        "provider": provider, "displayName": "Shop", "externalId": external_id, "credentials": credentials})
-    assert connected.status == 200, connected.body
-    media = await world.sim_post("/_sim/media", {"contentBase64": "aGVsbG8gcGljdHVyZQ==", "contentType": "image/jpeg",
-                                                 **({"accountSid": sim_account["accountSid"]} if key is None else {})})
-    sent = await world.sim_post("/_sim/inbound", {"provider": provider, "to": external_id, "media": [media["id"]]})
-    assert sent["httpStatus"] == 200, sent
-    await drain(world.app)
-    async with world.services.uows.for_team(world.api.team_id) as uow:  # type: ignore[arg-type]
-        account = (await uow.accounts.list())[0]
-        message = await uow.messages.by_provider_id(account.id, sent["messageIds"][0])
-        assert message is not None and message.direction.value == "in"
-        attachments = await uow.messages.attachments(message.id)
-    assert [(a.size, a.content_type, a.error) for a in attachments] == [(13, "image/jpeg", None)]
-    assert await world.services.storage.get(attachments[0].storage_path or "") == b"hello picture"
-
-
 async def connected(world: World, provider: str) -> tuple[dict[str, Any], str]:
     """A simulated account of `provider`, connected through the API; returns it and its external id."""
     key = {"whatsapp-meta": "phoneNumberId", "instagram-meta": "igId"}.get(provider)
@@ -136,6 +112,24 @@ async def connected(world: World, provider: str) -> tuple[dict[str, Any], str]:
         "provider": provider, "displayName": "Shop", "externalId": external_id, "credentials": credentials})
     assert reply.status == 200, reply.body
     return sim_account, external_id
+
+
+@pytest.mark.parametrize("provider", ["whatsapp-meta", "whatsapp-twilio", "instagram-meta"])
+async def test_a_simulated_customer_message_with_media_lands_in_the_inbox(world: World, provider: str) -> None:
+    sim_account, external_id = await connected(world, provider)
+    twilio = provider == "whatsapp-twilio"
+    media = await world.sim_post("/_sim/media", {"contentBase64": "aGVsbG8gcGljdHVyZQ==", "contentType": "image/jpeg",
+                                                 **({"accountSid": sim_account["accountSid"]} if twilio else {})})
+    sent = await world.sim_post("/_sim/inbound", {"provider": provider, "to": external_id, "media": [media["id"]]})
+    assert sent["httpStatus"] == 200, sent
+    await drain(world.app)
+    async with world.services.uows.for_team(world.api.team_id) as uow:  # type: ignore[arg-type]
+        account = (await uow.accounts.list())[0]
+        message = await uow.messages.by_provider_id(account.id, sent["messageIds"][0])
+        assert message is not None and message.direction.value == "in"
+        attachments = await uow.messages.attachments(message.id)
+    assert [(a.size, a.content_type, a.error) for a in attachments] == [(13, "image/jpeg", None)]
+    assert await world.services.storage.get(attachments[0].storage_path or "") == b"hello picture"
 
 
 @pytest.mark.parametrize("provider", ["whatsapp-meta", "whatsapp-twilio", "instagram-meta"])

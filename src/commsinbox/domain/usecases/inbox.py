@@ -43,7 +43,7 @@ class InboxService:
         if where.status is not None:
             status(where.status)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
-            visible_to, with_unassigned = await _scope(uow, actor)
+            visible_to, with_unassigned = await thread_scope(uow, actor)
             where = attrs.evolve(where, visible_to=visible_to, with_unassigned=with_unassigned)
             return _woken(await uow.inbox.list(where, self.clock.now(), page), self.clock.now())
 
@@ -171,7 +171,7 @@ class LabelService:
         return label
 
 
-async def _scope(uow: TeamUnitOfWork, actor: Actor) -> tuple[str | None, bool]:
+async def thread_scope(uow: TeamUnitOfWork, actor: Actor) -> tuple[str | None, bool]:
     """Whose threads the actor sees: (None, _) for every thread, else (their id, whether unassigned ones too)."""
     if is_allowed(actor.membership, Permission.INBOX_READ_ALL):
         return None, True
@@ -183,8 +183,8 @@ async def visible_thread(uow: TeamUnitOfWork, actor: Actor, id: str, now: dt.dat
     """The thread, if the actor may see it; one they may not see reads as not found."""
     view = await uow.inbox.view(id)
     if view is not None:
-        visible_to, with_unassigned = await _scope(uow, actor)
-        if visible_to is None or sees_thread(actor.membership, view.thread.assignee_id, with_unassigned):
+        _, with_unassigned = await thread_scope(uow, actor)
+        if sees_thread(actor.membership, view.thread.assignee_id, with_unassigned):
             return _wake(view, now)
     raise NotFound("thread", id)
 

@@ -10,8 +10,9 @@ from ...ports.messaging import OutboxEntry
 from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
 from ..model.errors import Forbidden
 from ..model.values import Permission
-from ..policies.permissions import is_allowed, sees_thread
+from ..policies.permissions import sees_thread
 from .access import Actor
+from .inbox import thread_scope
 
 
 @attrs.define
@@ -54,10 +55,9 @@ async def _current(uow: TeamUnitOfWork, actor: Actor) -> Actor:
 
 async def _visible(uow: TeamUnitOfWork, actor: Actor, entries: list[OutboxEntry]) -> list[OutboxEntry]:
     """Events about a thread the member may not see (inbox.read_all, Team.agents_see_unassigned) are left out."""
-    if is_allowed(actor.membership, Permission.INBOX_READ_ALL):
+    visible_to, see_unassigned = await thread_scope(uow, actor)
+    if visible_to is None:
         return entries
-    team = await uow.teams.get(actor.team_id)
-    see_unassigned = team.agents_see_unassigned if team is not None else False
     threads = {str(e.payload["threadId"]) for e in entries if "threadId" in e.payload}
     assignees = await uow.inbox.assignees(sorted(threads)) if threads else {}
     return [e for e in entries if "threadId" not in e.payload or (

@@ -89,9 +89,9 @@ class OutboundService:
                               idempotency_key=key, dispatch=Dispatch.WAITING, send_after=send_after)
             stored = await uow.messages.add_outbound(message)
             if stored.id != message.id:  # the key was used before: that message, as it was decided then
-                deferred = stored.send_after is not None and stored.send_after > stored.created_at
-                return Queued(stored, Deferred(stored.send_after, "deferred") if deferred and stored.send_after
-                              else Allowed())
+                if stored.send_after is not None and stored.send_after > stored.created_at:
+                    return Queued(stored, Deferred(stored.send_after, "deferred"))
+                return Queued(stored, Allowed())
             await uow.outbox.add(events.MESSAGE_QUEUED, {"messageId": message.id, "threadId": thread.id}, now)
             await uow.commit()
         return Queued(stored, decision)

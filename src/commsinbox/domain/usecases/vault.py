@@ -3,6 +3,7 @@ transactions. Storage layout: `<teamId>/threads/<threadId>/…` (the conversatio
 the media download), `<teamId>/transactions/…`, `<teamId>/inbox/…` and the team's other uploads."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import attrs
@@ -13,8 +14,8 @@ from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
 from ..model.errors import InvalidInput, NotFound
 from ..model.values import Permission
 from ..model.vault import MAX_VAULT_BYTES, VaultFile, vault_path
-from ..policies.permissions import sees_thread
 from .access import Actor
+from .inbox import visible_thread
 
 
 THREADS = "threads"
@@ -70,7 +71,7 @@ class VaultService:
             if await uow.transactions.get(transaction_id) is None:
                 raise NotFound("transaction", transaction_id)
             if attachment_id is not None:
-                file = await _attachment_file(uow, actor, attachment_id)
+                file = await _attachment_file(uow, actor, attachment_id, self.clock.now())
             elif (found := await uow.vault.get(vault_path(path or ""))) is None:
                 raise NotFound("file", path or "")
             else:
@@ -87,16 +88,17 @@ class VaultService:
             return await uow.vault.attached(transaction_id)
 
 
-async def _attachment_file(uow: TeamUnitOfWork, actor: Actor, attachment_id: str) -> VaultFile:
+async def _attachment_file(uow: TeamUnitOfWork, actor: Actor, attachment_id: str, now: dt.datetime) -> VaultFile:
     """The vault file of a stored attachment of a message the actor may see (registered on first use)."""
     actor.require(Permission.INBOX_READ)
     attachment = await uow.messages.attachment(attachment_id)
     message = await uow.messages.get(attachment.message_id) if attachment else None
-    thread = await uow.threads.get(message.thread_id) if message else None
-    team = await uow.teams.get(actor.team_id)
-    if attachment is None or thread is None or team is None or not sees_thread(
-            actor.membership, thread.assignee_id, team.agents_see_unassigned):
+    if message is None:
         raise NotFound("attachment", attachment_id)
+    try:
+        await visible_thread(uow, actor, message.thread_id, now)
+    except NotFound:
+        raise NotFound("attachment", attachment_id) from None
     if attachment.storage_path is None or attachment.size is None or attachment.checksum is None:
         raise InvalidInput.single("attachmentId", "is not stored yet: its media has not been downloaded")
     path = attachment.storage_path.removeprefix(f"{actor.team_id}/")
