@@ -164,10 +164,14 @@ async def test_another_teams_records_read_as_not_found(services: Services) -> No
 
 async def test_team_settings_update_and_optimistic_version(services: Services) -> None:
     owner = await make_team(services)
+    assert (await services.teams.get(owner.actor)).reply_grace == dt.timedelta(minutes=30)  # the default
     team = await services.teams.update(owner.actor, TeamChanges(
-        name="Loja", base_currency="BRL", timezone="America/Sao_Paulo", quiet_hours="22:00-07:30"))
-    assert (team.name, team.base_currency, team.timezone, str(team.quiet_hours)) == (
-        "Loja", "BRL", "America/Sao_Paulo", "22:00-07:30")
+        name="Loja", base_currency="BRL", timezone="America/Sao_Paulo", quiet_hours="22:00-07:30",
+        reply_grace_minutes=0))
+    assert (team.name, team.base_currency, team.timezone, str(team.quiet_hours), team.reply_grace) == (
+        "Loja", "BRL", "America/Sao_Paulo", "22:00-07:30", None)
+    assert (await services.teams.update(owner.actor, TeamChanges(reply_grace_minutes=45))).reply_grace == \
+        dt.timedelta(minutes=45)
     stale = await services.teams.get(owner.actor)
     async with services.uows.for_team(owner.team_id, owner.user_id) as uow:
         fresh = await uow.teams.get(owner.team_id)
@@ -178,11 +182,14 @@ async def test_team_settings_update_and_optimistic_version(services: Services) -
         with pytest.raises(ConcurrencyConflict):
             await uow.teams.update(stale)
     for changes, path in ((TeamChanges(base_currency="usd"), "baseCurrency"), (TeamChanges(timezone="Mars/Base"),
-                          "timezone"), (TeamChanges(quiet_hours="25:00-08:00"), "quietHours")):
+                          "timezone"), (TeamChanges(quiet_hours="25:00-08:00"), "quietHours"),
+                          (TeamChanges(reply_grace_minutes=-1), "replyGraceMinutes"),
+                          (TeamChanges(reply_grace_minutes=24 * 60 + 1), "replyGraceMinutes")):
         with pytest.raises(InvalidInput) as bad:
             await services.teams.update(owner.actor, changes)
         assert bad.value.fields[0].path == path
     assert (await services.teams.get(owner.actor)).name == "Loja"
+    assert (await services.teams.get(owner.actor)).reply_grace == dt.timedelta(minutes=45)
 
 
 async def test_roles_limit_what_members_may_do(services: Services) -> None:

@@ -103,6 +103,17 @@ async def test_an_agent_is_forbidden_to_update_the_team(api: Api, services: Serv
     assert (await me.query("core.team.get")).data["name"] != "Mine now"
 
 
+async def test_the_reply_grace_is_a_team_setting(api: Api, services: Services) -> None:
+    member = await make_team(services)
+    me = api.as_((await api.login(member.email, PASSWORD)).token, member.team_id)
+    assert (await me.query("core.team.get")).data["replyGraceMinutes"] == 30
+    assert (await me.mutate("core.team.update", {"replyGraceMinutes": 0})).data["replyGraceMinutes"] == 0
+    bad = await me.mutate("core.team.update", {"replyGraceMinutes": 1441, "name": "Renamed"})
+    assert (bad.code, bad.error["data"]["fields"][0]["path"]) == ("BAD_REQUEST", "replyGraceMinutes")
+    team = (await me.query("core.team.get")).data
+    assert team["replyGraceMinutes"] == 0 and team["name"] != "Renamed"  # nothing changed
+
+
 async def test_login_is_rate_limited(api: Api, services: Services) -> None:
     member = await make_team(services)
     for _ in range(10):

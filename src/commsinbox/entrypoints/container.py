@@ -37,6 +37,7 @@ from ..adapters.providers.registry import http_gateways
 from ..adapters.storage.local import LocalBlobStorage
 from ..adapters.storage.memory import MemoryBlobStorage
 from ..adapters.storage.s3 import S3BlobStorage
+from ..adapters.timezones import NumberingPlanTimezones
 from ..domain.usecases.access import TeamAccess
 from ..domain.usecases.accounts import AccountService
 from ..domain.usecases.clients import ClientService
@@ -52,7 +53,7 @@ from ..domain.model.values import QuietHours
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
 from ..domain.usecases.vault import VaultService
-from ..ports.clock import Clock, IdGenerator, TokenGenerator
+from ..ports.clock import Clock, IdGenerator, PhoneTimezones, TokenGenerator
 from ..ports.crypto import SecretBox
 from ..ports.health import DatabaseProbe
 from ..ports.jobs import JobQueue, JobWorker
@@ -116,6 +117,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(DatabaseProbe, instance=probe)
     container.register(Clock, instance=clock or SystemClock())
     container.register(IdGenerator, instance=UuidGenerator())
+    container.register(PhoneTimezones, instance=NumberingPlanTimezones())
     container.register(TokenGenerator, instance=SecretsTokenGenerator())
     container.register(PasswordHasher, instance=hasher or ScryptPasswordHasher())
     container.register(AccountService, external=external, login_limit=login_limit)

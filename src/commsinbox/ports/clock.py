@@ -21,3 +21,9 @@ class TokenGenerator(Protocol):
     def new_token(self) -> str:
         """A new unguessable opaque token (at least 256 bits of entropy)."""
         ...
+
+
+class PhoneTimezones(Protocol):
+    def zone_of(self, phone: str) -> str | None:
+        """The IANA time zone of an E.164 number when its numbering plan places it in exactly one, else None."""
+        ...

@@ -27,13 +27,15 @@ def unique_detail(exc: IntegrityError) -> str:
 def team_values(team: Team) -> dict[str, Any]:
     return {"id": team.id, "name": team.name, "base_currency": team.base_currency, "timezone": team.timezone,
             "quiet_hours": str(team.quiet_hours) if team.quiet_hours else None, "plan": team.plan,
-            "agents_see_unassigned": team.agents_see_unassigned, "created_at": team.created_at, "version": team.version}
+            "agents_see_unassigned": team.agents_see_unassigned,
+            "reply_grace_minutes": team.reply_grace_minutes, "created_at": team.created_at, "version": team.version}
 
 
 def row_to_team(r: Any) -> Team:
     return Team(id=r.id, name=r.name, base_currency=r.base_currency, timezone=r.timezone, plan=r.plan,
                 created_at=r.created_at, quiet_hours=QuietHours.parse(r.quiet_hours) if r.quiet_hours else None,
-                agents_see_unassigned=r.agents_see_unassigned, version=r.version)
+                agents_see_unassigned=r.agents_see_unassigned,
+                reply_grace_minutes=r.reply_grace_minutes, version=r.version)
 
 
 def membership_values(m: Membership) -> dict[str, Any]:

@@ -65,6 +65,7 @@ teams = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("agents_see_unassigned", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("reply_grace_minutes", sa.Integer),
 )
 
 team_memberships = sa.Table(

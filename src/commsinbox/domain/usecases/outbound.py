@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from ...ports.clock import Clock, IdGenerator
+from ...ports.clock import Clock, IdGenerator, PhoneTimezones
 from ...ports.providers import Outgoing, ProviderError, ProviderRegistry
-from ...ports.unit_of_work import UnitOfWorkFactory
+from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
 from ..model import events
 from ..model.channels import DeliveryStatus, Direction, MessageType
 from ..model.consent import ConsentRecord, ConsentStatus, Purpose
@@ -51,7 +51,6 @@ class Queued:
 class OutboundSettings:
     quiet_hours_default: QuietHours
     status_callback_url: str | None = None  # Twilio posts the message's statuses here
-    reply_grace: dt.timedelta | None = dt.timedelta(minutes=30)
 
 
 @attrs.define
@@ -62,6 +61,7 @@ class OutboundService:
     providers: ProviderRegistry
     connections: ConnectionService
     settings: OutboundSettings
+    timezones: PhoneTimezones
 
     async def send(self, actor: Actor, request: SendRequest) -> Queued:
         """Decides and queues; a blocked send raises PolicyBlocked and writes nothing. The same idempotency key
@@ -78,7 +78,8 @@ class OutboundService:
             decision = decide(SendContext(
                 now=now, provider=account.provider, purpose=Purpose.REPLY, account_id=account.id, consent=consent,
                 last_inbound_at=thread.last_inbound_at, quiet_hours=team.quiet_hours or self.settings.quiet_hours_default,
-                team_tz=ZoneInfo(team.timezone), human_agent=True, reply_grace=self.settings.reply_grace))
+                team_tz=ZoneInfo(team.timezone), contact_tz=await self._contact_zone(uow, thread.contact_id),
+                human_agent=True, reply_grace=team.reply_grace))
             if isinstance(decision, Blocked):
                 raise PolicyBlocked(decision.reason)
             send_after = decision.until if isinstance(decision, Deferred) else now
@@ -95,6 +96,12 @@ class OutboundService:
             await uow.outbox.add(events.MESSAGE_QUEUED, {"messageId": message.id, "threadId": thread.id}, now)
             await uow.commit()
         return Queued(stored, decision)
+
+    async def _contact_zone(self, uow: TeamUnitOfWork, contact_id: str) -> ZoneInfo | None:
+        """The contact's own time zone when their number places them in one; quiet hours then follow it."""
+        contact = await uow.contacts.get(contact_id)
+        zone = self.timezones.zone_of(contact.phone) if contact is not None and contact.phone else None
+        return ZoneInfo(zone) if zone else None
 
     async def list(self, actor: Actor, thread_id: str, page: PageRequest) -> Page[Message]:
         actor.require(Permission.INBOX_READ)

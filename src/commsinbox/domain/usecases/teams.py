@@ -8,7 +8,7 @@ from ...ports.unit_of_work import UnitOfWorkFactory
 from ..model import values
 from ..model.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..model.ids import UserId
-from ..model.teams import PLANS, Membership, Team
+from ..model.teams import MAX_REPLY_GRACE_MINUTES, PLANS, Membership, Team
 from ..model.users import User
 from ..model.values import Permission, QuietHours, Role
 from ..policies.permissions import may_assign_role
@@ -23,6 +23,7 @@ class TeamChanges:
     quiet_hours: str | None = None
     plan: str | None = None
     agents_see_unassigned: bool | None = None
+    reply_grace_minutes: int | None = None
 
 
 @attrs.frozen
@@ -65,6 +66,8 @@ class TeamService:
                 team.plan = changes.plan
             if changes.agents_see_unassigned is not None:
                 team.agents_see_unassigned = changes.agents_see_unassigned
+            if changes.reply_grace_minutes is not None:
+                team.reply_grace_minutes = _reply_grace(changes.reply_grace_minutes)
             await uow.teams.update(team)
             await uow.commit()
         return team
@@ -150,3 +153,10 @@ def _custom(role: Role, permissions: frozenset[Permission]) -> frozenset[Permiss
     if role is Role.CUSTOM and not permissions:
         raise InvalidInput.single("permissions", "a custom role needs at least one permission")
     return permissions if role is Role.CUSTOM else frozenset()
+
+
+def _reply_grace(minutes: int) -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= MAX_REPLY_GRACE_MINUTES:
+        raise InvalidInput.single("replyGraceMinutes", f"must be a whole number of minutes from 0 to "
+                                                       f"{MAX_REPLY_GRACE_MINUTES}")
+    return minutes

@@ -30,7 +30,9 @@ def page(p: Page[Any], item: Any) -> dict[str, Any]:
 def team(t: Team, default_quiet_hours: str) -> dict[str, Any]:
     return {"id": t.id, "name": t.name, "baseCurrency": t.base_currency, "timezone": t.timezone,
             "quietHours": str(t.quiet_hours) if t.quiet_hours else default_quiet_hours, "plan": t.plan,
-            "agentsSeeUnassigned": t.agents_see_unassigned, "createdAt": t.created_at}
+            "agentsSeeUnassigned": t.agents_see_unassigned,
+            "replyGraceMinutes": int(t.reply_grace.total_seconds() // 60) if t.reply_grace else 0,
+            "createdAt": t.created_at}
 
 
 def team_with_role(t: Team, m: Membership) -> dict[str, Any]:

@@ -79,6 +79,7 @@ class TeamUpdateInput:
     quietHours: str | None = None  # noqa: N815
     plan: str | None = None
     agentsSeeUnassigned: bool | None = None  # noqa: N815
+    replyGraceMinutes: int | None = None  # noqa: N815
 
 
 @attrs.frozen
@@ -151,7 +152,7 @@ async def team_get(request: web.Request, actor: Actor, _: None) -> dict[str, Any
 
 async def team_update(request: web.Request, actor: Actor, inp: TeamUpdateInput) -> dict[str, Any]:
     changes = TeamChanges(inp.name, inp.baseCurrency, inp.timezone, inp.quietHours, inp.plan,
-                          inp.agentsSeeUnassigned)
+                          inp.agentsSeeUnassigned, inp.replyGraceMinutes)
     team = await _services(request).teams.update(actor, changes)
     return views.team(team, str(request.app[settings_key].quiet_hours_default))
 
