@@ -7,6 +7,7 @@ import itertools
 import uuid
 from typing import Any
 
+import attrs
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
@@ -18,7 +19,6 @@ from commsinbox.domain.model.inbound import ContactRef, InboundMessage
 from commsinbox.domain.model.labels import RecordType, ThreadFilter, ThreadLink
 from commsinbox.domain.model.paging import PageRequest
 from commsinbox.domain.usecases.access import Actor
-from commsinbox.domain.usecases.inbox import InboxService
 from commsinbox.domain.usecases.teams import TeamChanges
 from commsinbox.ports.messaging import OutboxEntry
 from tests.bdd.conftest import Inbox, Run, step
@@ -33,7 +33,7 @@ class InboxDesk:
     def __init__(self, inbox: Inbox) -> None:
         self.inbox, self.services = inbox, inbox.services
         self.clock = FixedClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
-        self.threads = InboxService(self.services.uows, self.clock)
+        self.threads = attrs.evolve(self.services.inbox, clock=self.clock)
         self.accounts: dict[str, str] = {}
         self.customers: dict[str, tuple[str, str]] = {}  # name → (team, phone)
         self.labels: dict[tuple[str, str], str] = {}

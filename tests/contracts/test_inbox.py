@@ -15,7 +15,6 @@ from commsinbox.domain.model.paging import PageRequest
 from commsinbox.domain.model.threads import ThreadStatus
 from commsinbox.domain.model.values import Role
 from commsinbox.domain.usecases.clients import ClientFields
-from commsinbox.domain.usecases.inbox import InboxService
 from commsinbox.domain.usecases.records import RecordFields
 from commsinbox.domain.usecases.teams import TeamChanges
 from commsinbox.entrypoints.container import Services
@@ -87,7 +86,7 @@ async def test_a_snoozed_thread_wakes_when_its_time_comes_or_a_message_arrives(s
     key = await connect(services, member)
     await inbound(services, key, contacts=2)
     clock = FixedClock(dt.datetime.now(dt.UTC))
-    inbox = InboxService(services.uows, clock)
+    inbox = attrs.evolve(services.inbox, clock=clock)
     first, second = await threads_of(services, member)
     with pytest.raises(InvalidInput):
         await inbox.set_status(member.actor, first.thread.id, "snoozed", clock.now())

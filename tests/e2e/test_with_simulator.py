@@ -2,6 +2,7 @@
 provider, inbound messages delivered as signed webhooks, media downloaded from the provider."""
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -183,3 +184,24 @@ async def test_an_agent_reply_goes_out_as_the_provider_expects_and_its_statuses_
     assert [m["direction"] for m in listed] == ["out", "in"]  # newest first
     assert (listed[0]["id"], listed[0]["status"], listed[0]["content"]) == (message_id, "read", "Yes, come by at 5!")
     assert listed[0]["providerMessageId"]
+
+
+@pytest.mark.parametrize("provider", ["whatsapp-meta", "instagram-meta"])
+async def test_reading_a_thread_marks_the_customer_message_read_at_the_provider(world: World, provider: str) -> None:
+    _, external_id = await connected(world, provider)
+    sent = await world.sim_post("/_sim/inbound", {"provider": provider, "to": external_id, "text": "Hello?"})
+    await drain(world.app)
+    [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
+    read = await world.api.mutate("communications.threads.markRead", {"id": thread["id"]})
+    assert (read.status, read.data["unreadCount"]) == (200, 0)
+    worker = asyncio.get_running_loop().create_task(world.services.job_worker.work(concurrency=1))
+    try:
+        async with asyncio.timeout(10):
+            while not (reads := (await (await world.sim.get("/_sim/reads")).json())["reads"]):
+                await asyncio.sleep(0.05)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+    expected = ({"messageId": sent["messageIds"][0]} if provider == "whatsapp-meta"
+                else {"recipientId": thread["contact"]["externalId"]})
+    assert reads == [{"provider": provider, "account": external_id, **expected}]  # one receipt, for that message

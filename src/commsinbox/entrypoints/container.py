@@ -49,6 +49,7 @@ from ..domain.usecases.keys import KeyService
 from ..domain.usecases.live import LiveService
 from ..domain.usecases.media import MediaService
 from ..domain.usecases.outbound import OutboundService, OutboundSettings
+from ..domain.usecases.receipts import ReadReceipts
 from ..domain.model.values import QuietHours
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
@@ -88,6 +89,7 @@ class Services:
     labels: LabelService
     live: LiveService
     outbound: OutboundService
+    receipts: ReadReceipts
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -123,7 +125,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    LiveService, OutboundService, Services):
+                    LiveService, OutboundService, ReadReceipts, Services):
         container.register(service)
     return container
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..domain.usecases import receipts
 from ..ports.jobs import JobWorker, RetryPolicy
 
 if TYPE_CHECKING:  # the container imports this module; jobs only need the type
@@ -33,8 +34,13 @@ async def ping(services: Services, args: dict[str, Any]) -> None:
     log.info("ping job ran", extra={"ping": args.get("id")})
 
 
+async def read_receipt(services: Services, args: dict[str, Any]) -> None:
+    await services.receipts.send(args["team_id"], args["thread_id"])
+
+
 JOB_HANDLERS: dict[str, JobFunction] = {
     "jobs.ping": ping,
+    receipts.TASK: read_receipt,
 }
 
 #: (task name, 5-field cron in UTC, function): one run per tick however many workers run.

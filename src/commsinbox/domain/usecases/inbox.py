@@ -17,6 +17,7 @@ from ..model.threads import ThreadStatus
 from ..model.values import Permission
 from ..policies.permissions import is_allowed, sees_thread
 from .access import Actor
+from .receipts import ReadReceipts
 
 
 def status(value: str, path: str = "status") -> ThreadStatus:
@@ -37,6 +38,7 @@ def record_type(value: str, path: str = "recordType") -> RecordType:
 class InboxService:
     uows: UnitOfWorkFactory
     clock: Clock
+    receipts: ReadReceipts
 
     async def list(self, actor: Actor, where: ThreadFilter, page: PageRequest) -> Page[ThreadView]:
         actor.require(Permission.INBOX_READ)
@@ -82,10 +84,13 @@ class InboxService:
         actor.require(Permission.INBOX_WRITE)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             thread = (await visible_thread(uow, actor, id, self.clock.now())).thread
+            unread = thread.unread_count
             thread.mark_read()
             await uow.inbox.save_state(thread)
             view = await _reread(uow, id, self.clock.now())
             await uow.commit()
+        if unread:
+            await self.receipts.request(actor.team_id, id)
         return view
 
     async def link(self, actor: Actor, id: str, kind: str, record_id: str) -> ThreadView:
