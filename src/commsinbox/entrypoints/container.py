@@ -51,6 +51,7 @@ from ..domain.usecases.outbound import OutboundService, OutboundSettings
 from ..domain.model.values import QuietHours
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
+from ..domain.usecases.templates import TemplatesService
 from ..domain.usecases.vault import VaultService
 from ..ports.clock import Clock, IdGenerator, TokenGenerator
 from ..ports.crypto import SecretBox
@@ -87,6 +88,7 @@ class Services:
     labels: LabelService
     live: LiveService
     outbound: OutboundService
+    templates: TemplatesService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -121,7 +123,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    LiveService, OutboundService, Services):
+                    LiveService, OutboundService, TemplatesService, Services):
         container.register(service)
     return container
 
