@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from commsinbox.domain.model.paging import PageRequest
 from commsinbox.entrypoints.web.background import drain
 from tests.e2e.test_with_simulator import World, world  # noqa: F401 — the fixture
 
@@ -112,3 +113,37 @@ async def test_templates_are_refused_where_the_provider_has_none(world: World) -
     assert (refused.code, refused.error["data"]["fields"][0]["path"]) == ("BAD_REQUEST", "accountId")
     missing = await world.api.mutate("communications.templates.submit", {"id": "7d1f7c3e-7a4e-4c55-9d5e-0e7f3a1b2c3d"})
     assert missing.code == "NOT_FOUND"
+
+
+async def test_a_stored_photo_is_uploaded_and_sent_back_and_a_refused_type_is_a_bad_request(world: World) -> None:
+    sim_account = await world.sim_post("/_sim/accounts", {"provider": "whatsapp-meta"})
+    await world.api.mutate("communications.accounts.connect", {
+        "provider": "whatsapp-meta", "displayName": "Shop", "externalId": sim_account["phoneNumberId"],
+        "credentials": {"accessToken": sim_account["accessToken"], "appSecret": sim_account["appSecret"]}})
+    photo = await world.sim_post("/_sim/media", {"contentBase64": "aGVsbG8gcGljdHVyZQ==", "contentType": "image/jpeg"})
+    gif = await world.sim_post("/_sim/media", {"contentBase64": "R0lGODlhAQABAAAAACw=", "contentType": "image/gif"})
+    await world.sim_post("/_sim/inbound", {"provider": "whatsapp-meta", "to": sim_account["phoneNumberId"],
+                                           "media": [photo["id"]]})
+    await world.sim_post("/_sim/inbound", {"provider": "whatsapp-meta", "to": sim_account["phoneNumberId"],
+                                           "media": [gif["id"]]})
+    await drain(world.app)
+    [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
+    async with world.services.uows.for_team(world.api.team_id) as uow:  # type: ignore[arg-type]
+        received = (await uow.messages.page(thread["id"], PageRequest())).items
+        stored = [a for m in received for a in await uow.messages.attachments(m.id)]
+    attachments = {a.content_type: a.id for a in stored if a.storage_path}
+
+    refused = await world.api.mutate("communications.messages.send", {
+        "threadId": thread["id"], "idempotencyKey": "gif", "attachmentIds": [attachments["image/gif"]]})
+    assert (refused.code, refused.error["data"]["fields"][0]["path"]) == ("BAD_REQUEST", "attachmentIds")
+    sent = await world.api.mutate("communications.messages.send", {
+        "threadId": thread["id"], "idempotencyKey": "photo", "text": "This one?",
+        "attachmentIds": [attachments["image/jpeg"]]})
+    assert sent.status == 200, sent.body
+    assert (sent.data["message"]["type"], sent.data["message"]["content"]) == ("image", "This one?")
+    await drain(world.app)
+    requests = (await (await world.sim.get("/_sim/requests", params={"method": "POST"})).json())["requests"]
+    uploads = [r for r in requests if r["path"].endswith("/media")]
+    [message] = await sent_requests(world)
+    assert len(uploads) == 1 and message["json"]["type"] == "image"
+    assert message["json"]["image"]["caption"] == "This one?" and message["json"]["image"]["id"]
