@@ -26,6 +26,7 @@ from commsinbox.ports.providers import Media
 from tests.conftest import Member, join, make_team
 from tests.contracts.test_inbox import threads_of
 from tests.contracts.test_ingest import T0, text
+from tests.contracts.test_live import Subscriber
 
 pytestmark = pytest.mark.integration
 LATER = T0 + dt.timedelta(days=2)  # the 24-hour window closed long ago
@@ -239,3 +240,17 @@ async def test_media_the_provider_refuses_is_a_bad_request_before_anything_is_st
         await w.outbound(T0 + dt.timedelta(minutes=5)).send(
             w.owner.actor, SendRequest(thread, "k-none", attachment_ids=(str(uuid.uuid4()),)))
     assert w.registry.gateway(Provider.WHATSAPP_META).sent == []
+
+
+async def test_an_agent_watching_the_live_stream_sees_the_verdict(services: Services) -> None:
+    w = await world(services)
+    agent = await join(services, w.owner, Role.AGENT)
+    template = await w.templates.create(w.owner.actor, TemplateDraft(w.account_id, "order_shipped", "en_US", "Hi"))
+    submitted = await w.templates.submit(w.owner.actor, template.id)
+    async with Subscriber(services, agent.actor) as stream:
+        await services.ingest.ingest([TemplateStatusChanged(Provider.WHATSAPP_META, w.waba_id,
+                                                            str(submitted.provider_template_id), "order_shipped",
+                                                            "en_US", "REJECTED", T0, reason="PROMOTIONAL")])
+        entry = await stream.next()
+    assert (entry.kind, entry.payload["templateId"], entry.payload["status"], entry.payload["reason"]) == (
+        events.TEMPLATE_STATUS_CHANGED, template.id, "rejected", "PROMOTIONAL")
