@@ -254,3 +254,17 @@ async def test_an_agent_watching_the_live_stream_sees_the_verdict(services: Serv
         entry = await stream.next()
     assert (entry.kind, entry.payload["templateId"], entry.payload["status"], entry.payload["reason"]) == (
         events.TEMPLATE_STATUS_CHANGED, template.id, "rejected", "PROMOTIONAL")
+
+
+async def test_a_file_gone_from_storage_fails_the_send_instead_of_hanging(services: Services) -> None:
+    w = await world(services)
+    thread, attachment = await stored_image(w, "image/jpeg")
+    later = w.outbound(T0 + dt.timedelta(minutes=5))
+    queued = await later.send(w.owner.actor, SendRequest(thread, "k-gone", attachment_ids=(attachment,)))
+    await services.storage.delete(str(queued.message.meta["media"]["storagePath"]))  # type: ignore[index]
+    assert await later.dispatch(w.owner.team_id, queued.message.id) is None
+    async with services.uows.for_team(w.owner.team_id) as uow:
+        failed = await uow.messages.get(queued.message.id)
+    assert failed is not None and (failed.status.value, failed.error_message) == (
+        "failed", "the attachment's file is no longer in storage")
+    assert w.registry.gateway(Provider.WHATSAPP_META).sent == []

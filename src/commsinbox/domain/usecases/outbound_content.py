@@ -4,11 +4,12 @@ with its variables. Checked when the message is queued, before anything is store
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import attrs
 
-from ...ports.providers import Outgoing, OutgoingMedia, OutgoingTemplate, ProviderGateway
+from ...ports.providers import FailureReason, Outgoing, OutgoingMedia, OutgoingTemplate, ProviderError, ProviderGateway
 from ...ports.storage import BlobStorage
 from ...ports.unit_of_work import TeamUnitOfWork
 from ..model.accounts import CommunicationAccount
@@ -44,7 +45,7 @@ class Content:
 
 async def content_of(uow: TeamUnitOfWork, actor: Actor, account: CommunicationAccount, gateway: ProviderGateway,
                      text: str | None, template: TemplateUse | None, attachment_ids: tuple[str, ...],
-                     now: object) -> Content:
+                     now: dt.datetime) -> Content:
     """Raises InvalidInput naming the field, or NotFound for an unknown template or attachment."""
     if template is not None:
         if text is not None or attachment_ids:
@@ -71,7 +72,7 @@ async def _template(uow: TeamUnitOfWork, account: CommunicationAccount, use: Tem
 
 
 async def _media(uow: TeamUnitOfWork, actor: Actor, account: CommunicationAccount, gateway: ProviderGateway,
-                 ids: tuple[str, ...], caption: str | None, now: object) -> Content:
+                 ids: tuple[str, ...], caption: str | None, now: dt.datetime) -> Content:
     if len(ids) != 1:
         raise InvalidInput.single("attachmentIds", "WhatsApp and Instagram carry one attachment per message")
     attachment = await uow.messages.attachment(ids[0])
@@ -79,7 +80,7 @@ async def _media(uow: TeamUnitOfWork, actor: Actor, account: CommunicationAccoun
     if attachment is None or source is None:
         raise NotFound("attachment", ids[0])
     try:
-        await visible_thread(uow, actor, source.thread_id, now)  # type: ignore[arg-type]
+        await visible_thread(uow, actor, source.thread_id, now)
     except NotFound:
         raise NotFound("attachment", ids[0]) from None
     if attachment.storage_path is None or attachment.size is None or attachment.kind not in MEDIA_TYPES:
@@ -100,13 +101,18 @@ async def _media(uow: TeamUnitOfWork, actor: Actor, account: CommunicationAccoun
 
 async def outgoing_of(message: Message, thread: Thread, storage: BlobStorage,
                       status_callback_url: str | None) -> Outgoing:
-    """The provider request for a queued message, from what `content_of` stored on it."""
+    """The provider request for a queued message, from what `content_of` stored on it. A stored file that is gone
+    fails the send (as a permanent ProviderError, so the send job records it on the message)."""
     template = media = None
     if isinstance(found := message.meta.get("template"), dict):
         template = OutgoingTemplate(str(found["sendAs"]), str(found["language"]),
                                     tuple(str(v) for v in found.get("variables", [])))
     if isinstance(stored := message.meta.get("media"), dict):
-        data = await storage.get(str(stored["storagePath"]))
+        try:
+            data = await storage.get(str(stored["storagePath"]))
+        except NotFound:
+            raise ProviderError("the attachment's file is no longer in storage", transient=False,
+                                reason=FailureReason.MEDIA_REJECTED) from None
         media = OutgoingMedia(MessageType(stored["kind"]), str(stored["contentType"]), int(stored["size"]),
                               data=data, filename=stored.get("filename"), caption=message.content)
     return Outgoing(to=thread.external_contact_id, idempotency_key=message.idempotency_key or message.id,
