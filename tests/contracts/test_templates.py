@@ -268,3 +268,18 @@ async def test_a_file_gone_from_storage_fails_the_send_instead_of_hanging(servic
     assert failed is not None and (failed.status.value, failed.error_message) == (
         "failed", "the attachment's file is no longer in storage")
     assert w.registry.gateway(Provider.WHATSAPP_META).sent == []
+
+
+async def test_another_teams_templates_and_accounts_are_not_found(services: Services) -> None:
+    theirs, ours = await world(services), await make_team(services)
+    template = await theirs.templates.create(theirs.owner.actor, TemplateDraft(theirs.account_id, "secret", "en", "Hi"))
+    attempts = [theirs.templates.get(ours.actor, template.id), theirs.templates.submit(ours.actor, template.id),
+                theirs.templates.update(ours.actor, template.id, TemplateChanges(body="Planted")),
+                theirs.templates.delete(ours.actor, template.id),
+                theirs.templates.create(ours.actor, TemplateDraft(theirs.account_id, "planted", "en", "Hi"))]
+    for attempt in attempts:
+        with pytest.raises(NotFound):
+            await attempt
+    assert await theirs.templates.list(ours.actor) == []
+    assert [(t.id, t.body, t.status) for t in await theirs.templates.list(theirs.owner.actor)] == [
+        (template.id, "Hi", TemplateStatus.DRAFT)]
