@@ -33,11 +33,11 @@ Feature: Message templates — writing to a customer after WhatsApp's 24-hour wi
       Then it is invalid, naming "<field>"
 
       Examples:
-        | problem                 | name          | language | body            | field    |
-        | capitals in the name    | Order Shipped | en_US    | Hi {{1}}        | name     |
-        | not a language code     | order_shipped | english  | Hi {{1}}        | language |
-        | a blank is skipped      | order_shipped | en_US    | Hi {{2}}        | body     |
-        | a blank not numbered    | order_shipped | en_US    | Hi {{name}}     | body     |
+        | problem              | name          | language | body        | field    |
+        | capitals in the name | Order Shipped | en_US    | Hi {{1}}    | name     |
+        | not a language code  | order_shipped | english  | Hi {{1}}    | language |
+        | a blank is skipped   | order_shipped | en_US    | Hi {{2}}    | body     |
+        | a blank not numbered | order_shipped | en_US    | Hi {{name}} | body     |
 
   Rule: WhatsApp reviews a submitted template, and its verdict arrives by webhook
 
@@ -82,13 +82,13 @@ Feature: Message templates — writing to a customer after WhatsApp's 24-hour wi
       And nothing was sent to "Ana"
 
       Examples:
-        | case              | status   | values          | reason                      |
-        | not reviewed yet  | pending  | "Ana", "#1042"  | template_not_approved       |
-        | rejected          | rejected | "Ana", "#1042"  | template_not_approved       |
-        | paused            | paused   | "Ana", "#1042"  | template_not_approved       |
-        | a blank missing   | approved | "Ana"           | template_variables_mismatch |
-        | a blank too many  | approved | "Ana", "#1", "x" | template_variables_mismatch |
-        | an empty blank    | approved | "Ana", " "      | template_variables_mismatch |
+        | case             | status   | values           | reason                      |
+        | not reviewed yet | pending  | "Ana", "#1042"   | template_not_approved       |
+        | rejected         | rejected | "Ana", "#1042"   | template_not_approved       |
+        | paused           | paused   | "Ana", "#1042"   | template_not_approved       |
+        | a blank missing  | approved | "Ana"            | template_variables_mismatch |
+        | a blank too many | approved | "Ana", "#1", "x" | template_variables_mismatch |
+        | an empty blank   | approved | "Ana", " "       | template_variables_mismatch |
 
     Scenario: a template that does not exist is not found
       When "Max" sends a template that does not exist to "Ana"
