@@ -19,6 +19,7 @@ from commsinbox.adapters.postgres import schema
 from commsinbox.adapters.providers.parsers import ProviderWebhookParsers
 from commsinbox.domain.model.channels import Provider
 from commsinbox.domain.model.inbound import InboundMessage, MessageDeleted, StatusUpdate, TemplateStatusChanged
+from commsinbox.domain.model.templates import PROVIDER_STATUSES, Template, TemplateCategory, TemplateStatus
 from commsinbox.domain.usecases.connections import Connect
 from commsinbox.adapters.providers.twilio_whatsapp import signature as twilio_signature
 from commsinbox.adapters.providers.twilio_whatsapp.webhook import parse_form
@@ -123,15 +124,23 @@ async def send(inbox: Inbox, provider: Provider, folder: str, body: bytes) -> An
 @pytest.mark.parametrize("path", [p for p in webhook_fixtures() if is_webhook(p)], ids=lambda p: p.name)
 async def test_every_fixture_is_ingested_through_http(inbox: Inbox, path: Path) -> None:
     provider, body, events = parsed(path)
-    for key in sorted({route_key(e)[1] for e in events}):
-        await inbox.connect(provider, key)
+    accounts = {key: await inbox.connect(provider, key) for key in sorted({route_key(e)[1] for e in events})}
+    kept: dict[str, str] = {}  # the provider's template id → ours: the team keeps the templates the events name
+    for event in (e for e in events if isinstance(e, TemplateStatusChanged)):
+        template = Template.create(str(uuid.uuid4()), accounts[route_key(event)[1]], event.name, event.language,
+                                   TemplateCategory.UTILITY, "Hello", dt.datetime.now(dt.UTC),
+                                   status=TemplateStatus.PENDING, provider_template_id=event.template_id)
+        async with inbox.services.uows.for_team(inbox.member.team_id) as uow:
+            await uow.templates.add(template)
+            await uow.commit()
+        kept[event.template_id] = template.id
     response = await send(inbox, provider, path.parent.name, body)
     assert response.status == 200, await response.text()
     for event in events:
-        await assert_stored(inbox, event)
+        await assert_stored(inbox, event, kept)
 
 
-async def assert_stored(inbox: Inbox, event: Any) -> None:
+async def assert_stored(inbox: Inbox, event: Any, kept: dict[str, str]) -> None:
     if isinstance(event, InboundMessage):
         [row] = await inbox.rows(schema.communication_messages, provider_message_id=event.provider_message_id)
         assert (row.direction, row.type, row.content, row.sent_at) == (
@@ -152,9 +161,13 @@ async def assert_stored(inbox: Inbox, event: Any) -> None:
             (event.status.value, event.at if event.provider is not Provider.WHATSAPP_TWILIO else rows[0].at,
              event.error_code, event.error_title)]
     elif isinstance(event, TemplateStatusChanged):
+        status = PROVIDER_STATUSES[event.status]
+        reason = event.reason if status is TemplateStatus.REJECTED else None
         rows = await inbox.rows(schema.outbox, kind="template.status_changed")
         assert [(r.payload["templateId"], r.payload["status"], r.payload["reason"]) for r in rows] == [
-            (event.template_id, event.status, event.reason)]
+            (kept[event.template_id], status.value, reason)]
+        [stored] = await inbox.rows(schema.message_templates, id=kept[event.template_id])
+        assert (stored.status, stored.rejection_reason) == (status.value, reason)
     else:
         assert isinstance(event, MessageDeleted)
         assert await inbox.rows(schema.communication_messages, provider_message_id=event.provider_message_id) == []

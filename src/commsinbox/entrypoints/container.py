@@ -53,6 +53,7 @@ from ..domain.usecases.receipts import ReadReceipts
 from ..domain.model.values import QuietHours
 from ..domain.usecases.records import RecordService
 from ..domain.usecases.teams import TeamService
+from ..domain.usecases.templates import TemplatesService
 from ..domain.usecases.vault import VaultService
 from ..ports.clock import Clock, IdGenerator, PhoneTimezones, TokenGenerator
 from ..ports.crypto import SecretBox
@@ -90,6 +91,7 @@ class Services:
     live: LiveService
     outbound: OutboundService
     receipts: ReadReceipts
+    templates: TemplatesService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -125,7 +127,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    LiveService, OutboundService, ReadReceipts, Services):
+                    LiveService, OutboundService, ReadReceipts, TemplatesService, Services):
         container.register(service)
     return container
 

@@ -17,6 +17,7 @@ from .messaging import (
     RouteRepository,
     ThreadRepository,
 )
+from .templates import TemplateRepository
 from .repositories import (
     ClientRepository,
     InvoiceRepository,
@@ -63,6 +64,7 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     consent: ConsentLedger
     labels: LabelRepository
     inbox: InboxRepository
+    templates: TemplateRepository
 
 
 class AccountUnitOfWork(UnitOfWork, Protocol):

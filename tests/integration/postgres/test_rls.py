@@ -61,7 +61,8 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
 
 MESSAGING_SEED_ORDER = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
                         "communication_messages", "message_attachments", "message_status_events", "outbox",
-                        "labels", "thread_labels", "thread_links", "transaction_files", "consent_records")
+                        "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
+                        "message_templates")
 
 
 def team_column(table: str) -> str:
@@ -178,5 +179,8 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
                             "status": "opted_out", "source": "probe", "at": now},
         "transaction_files": {"team_id": team_id, "transaction_id": ids["transaction"], "path": ids["path"],
                               "attached_at": now},
+        "message_templates": {"id": new, "team_id": team_id, "account_id": ids["account"], "name": "probe",
+                              "language": "en", "category": "utility", "body": "hi", "variable_count": 0,
+                              "status": "draft", "created_at": now, "updated_at": now},
     }
     return t.insert().values(rows[table])

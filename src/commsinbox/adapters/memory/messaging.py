@@ -70,6 +70,9 @@ class MemoryAccountRepository(_Scoped):
         for key, row in list(self.tx.rows("account_routes").items()):
             if row.route.account_id == id:
                 self.tx.pop("account_routes", key)
+        for key, row in list(self.tx.rows("message_templates").items()):  # ON DELETE CASCADE in PostgreSQL
+            if row.template.account_id == id:
+                self.tx.pop("message_templates", key)
         return self.tx.pop("communication_accounts", (id,))
 
 

@@ -26,6 +26,7 @@ from .messaging import (
     MemoryThreadRepository,
 )
 from .store import MemoryDatabase, Transaction
+from .templates import MemoryTemplateRepository
 from .system import MemoryInboundEventStore, MemoryKeyringCanaries, MemoryRouteRepository
 
 
@@ -77,6 +78,7 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.consent = MemoryConsentLedger(tx, team)
         self.labels = MemoryLabelRepository(tx, team)
         self.inbox = MemoryInboxRepository(tx, team)
+        self.templates = MemoryTemplateRepository(tx, team)
 
 
 class MemoryAccountUnitOfWork(_MemoryUnitOfWork):

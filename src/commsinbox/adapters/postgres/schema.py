@@ -379,6 +379,32 @@ consent_records = sa.Table(
     sa.Index("ix_consent_latest", "team_id", "contact_id", "channel", "at", "id"),
 )
 
+# WhatsApp message templates, one per account, name and language; `status` follows the provider's review.
+message_templates = sa.Table(
+    "message_templates", metadata,
+    sa.Column("id", Id, primary_key=True),
+    _team_id(references_team=False),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("variable_count", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("provider_template_id", sa.Text),  # Meta's template id, or Twilio's ContentSid (HX…)
+    sa.Column("rejection_reason", sa.Text),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.UniqueConstraint("team_id", "account_id", "name", "language"),
+    sa.CheckConstraint("status IN ('draft', 'pending', 'approved', 'rejected', 'paused', 'disabled')",
+                       name="status"),
+    sa.CheckConstraint("category IN ('marketing', 'utility', 'authentication')", name="category"),
+    sa.ForeignKeyConstraint(["team_id", "account_id"], ["communication_accounts.team_id",
+                            "communication_accounts.id"], name="fk_message_templates_account", ondelete="CASCADE"),
+    sa.Index("ix_message_templates_provider_id", "account_id", "provider_template_id"),
+)
+
 # GCRA state of the rate caps (system table: keys are account ids, optionally with a recipient).
 rate_limits = sa.Table(
     "rate_limits", metadata,
@@ -417,7 +443,8 @@ keyring_canaries = sa.Table(
 TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders", "invoices", "transactions",
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
-               "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records")
+               "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
+               "message_templates")
 SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries",
                  "rate_limits")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

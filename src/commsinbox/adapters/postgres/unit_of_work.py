@@ -21,6 +21,7 @@ from .messaging import (
     PostgresThreadRepository,
 )
 from .inbox import PostgresInboxRepository, PostgresLabelRepository
+from .templates import PostgresTemplateRepository
 from .system import PostgresInboundEventStore, PostgresKeyringCanaries, PostgresRouteRepository
 from .repositories import (
     PostgresMembershipRepository,
@@ -99,6 +100,7 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.consent = PostgresConsentLedger(conn, team)
         self.labels = PostgresLabelRepository(conn, team)
         self.inbox = PostgresInboxRepository(conn, team)
+        self.templates = PostgresTemplateRepository(conn, team)
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):

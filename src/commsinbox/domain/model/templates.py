@@ -31,6 +31,15 @@ class TemplateStatus(enum.StrEnum):
     DISABLED = "disabled"
 
 
+# Meta's `message_template_status_update` events → our status; events not listed (FLAGGED: quality dropping, still
+# sendable; LIMIT_EXCEEDED, LOCKED …) change nothing. REINSTATED and UNPAUSE bring a template back to approved.
+PROVIDER_STATUSES = {"APPROVED": TemplateStatus.APPROVED, "REINSTATED": TemplateStatus.APPROVED,
+                     "UNPAUSE": TemplateStatus.APPROVED, "PENDING": TemplateStatus.PENDING,
+                     "IN_APPEAL": TemplateStatus.PENDING, "REJECTED": TemplateStatus.REJECTED,
+                     "PAUSED": TemplateStatus.PAUSED, "DISABLED": TemplateStatus.DISABLED,
+                     "DELETED": TemplateStatus.DISABLED, "PENDING_DELETION": TemplateStatus.DISABLED}
+
+
 class TemplateCategory(enum.StrEnum):
     MARKETING = "marketing"
     UTILITY = "utility"
@@ -104,3 +113,17 @@ class Template:
     @property
     def variable_count(self) -> int:
         return variable_count(self.body)
+
+    def provider_says(self, event: str, reason: str | None, at: dt.datetime) -> bool:
+        """Applies the provider's review event (`APPROVED`, `REJECTED`, …). True when the status or the reason
+        changed; a replayed or unknown event changes nothing. A rejection keeps its reason; other statuses
+        clear it."""
+        status = PROVIDER_STATUSES.get(event.upper())
+        if status is None:
+            return False
+        reason = reason if status is TemplateStatus.REJECTED else None
+        if (status, reason) == (self.status, self.rejection_reason):
+            return False
+        self.status, self.rejection_reason, self.updated_at = status, reason, at
+        self.version += 1
+        return True

@@ -23,6 +23,7 @@ from ..model.inbound import InboundEvent, InboundMessage, MessageDeleted, Status
 from ..model.phones import identity_key, spellings
 from ..model.threads import Attachment, Message, Thread, ThreadStatus
 from ..policies.delivery import DeliveryState, Reported, apply
+from .template_events import apply_template_event
 
 ATTEMPTS = 3  # a concurrent webhook may create the same contact or thread first: retry the whole batch
 FIRST_DOWNLOAD_GRACE = dt.timedelta(minutes=1)  # the request downloads media at once; the sweep is the safety net
@@ -103,9 +104,7 @@ class IngestService:
                 await uow.outbox.add(events.MESSAGE_DELETED, {"messageId": message.id, "threadId": message.thread_id},
                                      event.at)
         elif isinstance(event, TemplateStatusChanged):
-            await uow.outbox.add(events.TEMPLATE_STATUS_CHANGED, {
-                "accountId": account_id, "templateId": event.template_id, "name": event.name,
-                "language": event.language, "status": event.status, "reason": event.reason}, event.at)
+            await apply_template_event(uow, account_id, event)
 
     async def _messages(self, uow: TeamUnitOfWork, account_id: AccountId, batch: list[InboundMessage]
                         ) -> tuple[list[MessageId], list[MessageId]]:

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from ...ports.clock import Clock, IdGenerator, PhoneTimezones
-from ...ports.providers import Outgoing, ProviderError, ProviderRegistry
+from ...ports.providers import ProviderError, ProviderRegistry
+from ...ports.storage import BlobStorage
 from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
 from ..model import events
-from ..model.channels import DeliveryStatus, Direction, MessageType
+from ..model.channels import DeliveryStatus, Direction
 from ..model.consent import ConsentRecord, ConsentStatus, Purpose
 from ..model.errors import InvalidInput, NotFound, PolicyBlocked
 from ..model.ids import MessageId, TeamId
@@ -26,6 +27,7 @@ from ..policies.outbound import SendContext, decide
 from .access import Actor
 from .connections import ConnectionService
 from .inbox import visible_thread
+from .outbound_content import TemplateUse, content_of, outgoing_of
 
 log = logging.getLogger("commsinbox.outbound")
 
@@ -36,9 +38,13 @@ FIRST_RETRY = dt.timedelta(seconds=2)
 
 @attrs.frozen
 class SendRequest:
+    """Text, one stored attachment (`text` is then its caption), or a template with its variables."""
+
     thread_id: str
     idempotency_key: str
-    text: str
+    text: str | None = None
+    template: TemplateUse | None = None
+    attachment_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
 
 @attrs.frozen
@@ -61,32 +67,36 @@ class OutboundService:
     providers: ProviderRegistry
     connections: ConnectionService
     settings: OutboundSettings
+    storage: BlobStorage
     timezones: PhoneTimezones
 
     async def send(self, actor: Actor, request: SendRequest) -> Queued:
         """Decides and queues; a blocked send raises PolicyBlocked and writes nothing. The same idempotency key
         returns the message first queued under it."""
         actor.require(Permission.INBOX_WRITE)
-        key, text = _key(request.idempotency_key), _text(request.text)
+        key = _key(request.idempotency_key)
         now = self.clock.now()
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             thread = (await visible_thread(uow, actor, request.thread_id, now)).thread
             account, team = await uow.accounts.get(thread.account_id), await uow.teams.get(actor.team_id)
             if account is None or team is None:
                 raise NotFound("thread", request.thread_id)
+            content = await content_of(uow, actor, account, self.providers, request.text,
+                                       request.template, request.attachment_ids, now)
             consent = await uow.consent.latest(thread.contact_id, thread.channel)
             decision = decide(SendContext(
                 now=now, provider=account.provider, purpose=Purpose.REPLY, account_id=account.id, consent=consent,
                 last_inbound_at=thread.last_inbound_at, quiet_hours=team.quiet_hours or self.settings.quiet_hours_default,
                 team_tz=ZoneInfo(team.timezone), contact_tz=await self._contact_zone(uow, thread.contact_id),
-                human_agent=True, reply_grace=team.reply_grace))
+                human_agent=True, reply_grace=team.reply_grace, template=content.template,
+                variables=content.variables))
             if isinstance(decision, Blocked):
                 raise PolicyBlocked(decision.reason)
             send_after = decision.until if isinstance(decision, Deferred) else now
             tag = decision.tag if isinstance(decision, Allowed) else None
             message = Message(MessageId(self.ids.new_id()), actor.team_id, thread.id, thread.account_id, None,
-                              Direction.OUT, MessageType.TEXT, now, DeliveryStatus.QUEUED, now, content=text,
-                              meta={"sentBy": actor.user_id, **({"tag": tag} if tag else {})},
+                              Direction.OUT, content.type, now, DeliveryStatus.QUEUED, now, content=content.text,
+                              meta={"sentBy": actor.user_id, **({"tag": tag} if tag else {}), **content.meta},
                               idempotency_key=key, dispatch=Dispatch.WAITING, send_after=send_after)
             stored = await uow.messages.add_outbound(message)
             if stored.id != message.id:  # the key was used before: that message, as it was decided then
@@ -134,10 +144,8 @@ class OutboundService:
             await uow.commit()
         if thread is None or account is None:
             return None
-        outgoing = Outgoing(to=thread.external_contact_id, idempotency_key=message.idempotency_key or message.id,
-                            text=message.content, human_agent_tag=message.meta.get("tag") == "HUMAN_AGENT",
-                            status_callback_url=self.settings.status_callback_url)
         try:
+            outgoing = await outgoing_of(message, thread, self.storage, self.settings.status_callback_url)
             sent = await self.providers.gateway(account.provider).send(self.connections.access(account), outgoing)
         except ProviderError as error:
             return await self._failed(message, error)
@@ -162,7 +170,7 @@ class OutboundService:
             message.dispatch, message.send_after = Dispatch.WAITING, retry_at
         else:
             message.status, message.dispatch, message.send_after = DeliveryStatus.FAILED, Dispatch.DONE, None
-        log.warning("send failed", extra={"message": message.id, "code": error.code, "reason": error.reason,
+        log.warning("send failed", extra={"messageId": message.id, "code": error.code, "reason": error.reason,
                                           "retryAt": retry_at.isoformat() if retry_at else None})
         async with self.uows.for_team(message.team_id) as uow:
             await uow.messages.save_dispatch(message)
@@ -209,10 +217,3 @@ def _key(value: str) -> str:
         raise InvalidInput.single("idempotencyKey", "must be 1 to 200 printable characters")
     return value
 
-
-def _text(value: str) -> str:
-    if not value or not value.strip():
-        raise InvalidInput.single("text", "must not be empty")
-    if len(value) > 4096:
-        raise InvalidInput.single("text", "must be at most 4096 characters")
-    return value

@@ -18,7 +18,7 @@ from ...adapters.providers.twilio_whatsapp import signature as twilio_signature
 from ...adapters.providers.twilio_whatsapp import webhook as twilio
 from ...domain.model.channels import Provider
 from ...domain.model.inbound import InboundEvent
-from ...domain.usecases.ingest import route_key
+from ...domain.usecases.ingest import route_key, waba_key
 from ..container import TWILIO_WEBHOOK_PATH, Services
 from .background import run_in_background
 from .keys import services_key, settings_key
@@ -158,7 +158,9 @@ async def _meta_signer(request: web.Request, provider: Provider, header: str, bo
 
 
 def _whatsapp_keys(payload: dict[str, Any]) -> list[str]:
-    return [str(change.get("value", {}).get("metadata", {}).get("phone_number_id", ""))
+    """The phone number ids of message changes, and the WABA (`waba:<entry.id>`) of template status changes."""
+    return [waba_key(str(entry.get("id", ""))) if change.get("field") == "message_template_status_update"
+            else str(change.get("value", {}).get("metadata", {}).get("phone_number_id", ""))
             for entry in payload.get("entry", []) if isinstance(entry, dict)
             for change in entry.get("changes", []) if isinstance(change, dict) and isinstance(change.get("value"), dict)]
 

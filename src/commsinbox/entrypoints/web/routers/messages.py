@@ -11,6 +11,7 @@ from ....domain.model.threads import Message
 from ....domain.policies.decision import Deferred
 from ....domain.usecases.access import Actor
 from ....domain.usecases.outbound import SendRequest
+from ....domain.usecases.outbound_content import TemplateUse
 from ...container import Services
 from .. import views
 from ..background import run_in_background
@@ -28,10 +29,18 @@ class ListInput:
 
 
 @attrs.frozen
+class TemplateInput:
+    id: str
+    variables: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen
 class SendInput:
     threadId: str  # noqa: N815
     idempotencyKey: str  # noqa: N815
-    text: str
+    text: str | None = None
+    attachmentIds: list[str] = attrs.field(factory=list)  # noqa: N815
+    template: TemplateInput | None = None
 
 
 def message_view(m: Message) -> dict[str, Any]:
@@ -46,6 +55,8 @@ def message_view(m: Message) -> dict[str, Any]:
             out[name] = value
     if m.error_code or m.error_message:
         out["error"] = {"code": m.error_code, "message": m.error_message}
+    if isinstance(template := m.meta.get("template"), dict):
+        out["template"] = {key: template.get(key) for key in ("id", "name", "language")}
     return out
 
 
@@ -61,8 +72,11 @@ async def messages_list(request: web.Request, actor: Actor, inp: ListInput) -> d
 
 async def messages_send(request: web.Request, actor: Actor, inp: SendInput) -> dict[str, Any]:
     services = _services(request)
+    template = (TemplateUse(ident(inp.template.id, "template.id"), tuple(inp.template.variables))
+                if inp.template is not None else None)
+    attachments = tuple(ident(a, f"attachmentIds.{i}") for i, a in enumerate(inp.attachmentIds))
     queued = await services.outbound.send(actor, SendRequest(ident(inp.threadId, "threadId"), inp.idempotencyKey,
-                                                             inp.text))
+                                                             inp.text, template, attachments))
     decision: dict[str, Any] = {"outcome": "allowed"}
     if isinstance(queued.decision, Deferred):
         decision = {"outcome": "deferred", "until": queued.decision.until, "rule": queued.decision.rule}
