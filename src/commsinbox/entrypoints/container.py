@@ -39,8 +39,10 @@ from ..adapters.storage.memory import MemoryBlobStorage
 from ..adapters.storage.s3 import S3BlobStorage
 from ..domain.usecases.access import TeamAccess
 from ..domain.usecases.accounts import AccountService
+from ..domain.usecases.audit import AuditService
 from ..domain.usecases.clients import ClientService
 from ..domain.usecases.connections import ConnectionService
+from ..domain.usecases.consent import ConsentService
 from ..domain.usecases.inbound import InboundProcessor
 from ..domain.usecases.inbox import InboxService, LabelService
 from ..domain.usecases.ingest import IngestService
@@ -87,6 +89,8 @@ class Services:
     labels: LabelService
     live: LiveService
     outbound: OutboundService
+    consent: ConsentService
+    audit: AuditService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -121,7 +125,7 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    LiveService, OutboundService, Services):
+                    LiveService, OutboundService, ConsentService, AuditService, Services):
         container.register(service)
     return container
 

@@ -5,6 +5,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.model.ids import TeamId, UserId
+from .audit import AuditLog
 from .inbox import InboxRepository, LabelRepository
 from .messaging import (
     AccountRepository,
@@ -63,6 +64,7 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     consent: ConsentLedger
     labels: LabelRepository
     inbox: InboxRepository
+    audit: AuditLog  # append-only: entries commit with the change they record
 
 
 class AccountUnitOfWork(UnitOfWork, Protocol):

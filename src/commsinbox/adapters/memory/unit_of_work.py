@@ -16,6 +16,7 @@ from .repositories import (
     MemoryUserRepository,
     MemoryVaultRepository,
 )
+from .audit import MemoryAuditLog
 from .inbox import MemoryInboxRepository, MemoryLabelRepository
 from .messaging import (
     MemoryAccountRepository,
@@ -77,6 +78,7 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.consent = MemoryConsentLedger(tx, team)
         self.labels = MemoryLabelRepository(tx, team)
         self.inbox = MemoryInboxRepository(tx, team)
+        self.audit = MemoryAuditLog(tx, team)
 
 
 class MemoryAccountUnitOfWork(_MemoryUnitOfWork):

@@ -378,6 +378,23 @@ consent_records = sa.Table(
     sa.Index("ix_consent_latest", "team_id", "contact_id", "channel", "at", "id"),
 )
 
+# Append-only, hash-chained record of who did what (consent, sends refused, accounts, templates). The application
+# role may only SELECT and INSERT; a trigger refuses UPDATE, DELETE and TRUNCATE (migration 0006, docs/audit.md).
+audit_log = sa.Table(
+    "audit_log", metadata,
+    _team_id(references_team=False),  # outlives nothing it names: no foreign keys, so no cascade can delete it
+    sa.Column("seq", sa.BigInteger, nullable=False),  # 1, 2, 3 ... per team, no gaps
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),  # user:<id>, system, provider, keyword
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("details", JSONB, nullable=False),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "seq"),
+    sa.CheckConstraint("seq >= 1", name="seq"),
+)
+
 # GCRA state of the rate caps (system table: keys are account ids, optionally with a recipient).
 rate_limits = sa.Table(
     "rate_limits", metadata,
@@ -416,7 +433,8 @@ keyring_canaries = sa.Table(
 TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders", "invoices", "transactions",
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
-               "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records")
+               "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
+               "audit_log")
 SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries",
                  "rate_limits")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

@@ -20,6 +20,7 @@ from .messaging import (
     PostgresOutbox,
     PostgresThreadRepository,
 )
+from .audit import PostgresAuditLog
 from .inbox import PostgresInboxRepository, PostgresLabelRepository
 from .system import PostgresInboundEventStore, PostgresKeyringCanaries, PostgresRouteRepository
 from .repositories import (
@@ -99,6 +100,7 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.consent = PostgresConsentLedger(conn, team)
         self.labels = PostgresLabelRepository(conn, team)
         self.inbox = PostgresInboxRepository(conn, team)
+        self.audit = PostgresAuditLog(conn, team)
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):

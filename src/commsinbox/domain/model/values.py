@@ -118,3 +118,4 @@ class Permission(enum.StrEnum):
     INBOX_READ_ALL = "inbox.read_all"  # threads assigned to anyone; without it, one's own (and unassigned ones)
     INBOX_WRITE = "inbox.write"
     LABELS_MANAGE = "labels.manage"
+    AUDIT_READ = "audit.read"  # the audit log: owners and managers

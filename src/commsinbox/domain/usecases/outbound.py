@@ -12,8 +12,9 @@ import attrs
 
 from ...ports.clock import Clock, IdGenerator
 from ...ports.providers import Outgoing, ProviderError, ProviderRegistry
-from ...ports.unit_of_work import UnitOfWorkFactory
-from ..model import events
+from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
+from ..model import audit, events
+from ..model.audit import AuditEvent
 from ..model.channels import DeliveryStatus, Direction, MessageType
 from ..model.consent import ConsentRecord, ConsentStatus, Purpose
 from ..model.errors import InvalidInput, NotFound, PolicyBlocked
@@ -25,6 +26,7 @@ from ..policies.decision import Allowed, Blocked, Decision, Deferred
 from ..policies.outbound import SendContext, decide
 from .access import Actor
 from .connections import ConnectionService
+from .consent import record_consent
 from .inbox import visible_thread
 
 log = logging.getLogger("commsinbox.outbound")
@@ -80,6 +82,7 @@ class OutboundService:
                 last_inbound_at=thread.last_inbound_at, quiet_hours=team.quiet_hours or self.settings.quiet_hours_default,
                 team_tz=ZoneInfo(team.timezone), human_agent=True, reply_grace=self.settings.reply_grace))
             if isinstance(decision, Blocked):
+                await _blocked(uow, actor, thread.id, decision, now)
                 raise PolicyBlocked(decision.reason)
             send_after = decision.until if isinstance(decision, Deferred) else now
             tag = decision.tag if isinstance(decision, Allowed) else None
@@ -162,8 +165,10 @@ class OutboundService:
             if error.reason == "opted_out":
                 thread = await uow.threads.get(message.thread_id)
                 if thread is not None:
-                    await uow.consent.add(ConsentRecord(thread.contact_id, thread.channel, ConsentStatus.OPTED_OUT,
-                                                        f"provider error {error.code}", now))
+                    await record_consent(uow, ConsentRecord(thread.contact_id, thread.channel, ConsentStatus.OPTED_OUT,
+                                                            f"provider error {error.code}", now),
+                                         audit.PROVIDER, audit.CONSENT_PROVIDER, messageId=message.id,
+                                         threadId=thread.id)
             await uow.outbox.add(events.MESSAGE_STATUS_CHANGED, {"messageId": message.id, "threadId": message.thread_id,
                                                                  "status": message.status.value}, now)
             await uow.commit()
@@ -189,6 +194,13 @@ class OutboundService:
             due = [m.id for m in await uow.messages.sends(Dispatch.WAITING, now, 500)]
             await uow.commit()
         return due
+
+
+async def _blocked(uow: TeamUnitOfWork, actor: Actor, thread_id: str, decision: Blocked, now: dt.datetime) -> None:
+    """A refused send writes its audit entry, and nothing else."""
+    await uow.audit.append(AuditEvent(audit.user_actor(actor.user_id), audit.SEND_BLOCKED, f"thread:{thread_id}", now,
+                                      {"reason": decision.reason}))
+    await uow.commit()
 
 
 def _backoff(attempt: int) -> dt.timedelta:
