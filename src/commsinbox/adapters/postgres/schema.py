@@ -435,6 +435,7 @@ TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders"
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
                "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
                "audit_log")
+APPEND_ONLY_TABLES = ("audit_log",)  # the application role may SELECT and INSERT only
 SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries",
                  "rate_limits")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)
