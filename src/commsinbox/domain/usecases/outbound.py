@@ -158,7 +158,7 @@ class OutboundService:
             message.dispatch, message.send_after = Dispatch.WAITING, retry_at
         else:
             message.status, message.dispatch, message.send_after = DeliveryStatus.FAILED, Dispatch.DONE, None
-        log.warning("send failed", extra={"message": message.id, "code": error.code, "reason": error.reason,
+        log.warning("send failed", extra={"messageId": message.id, "code": error.code, "reason": error.reason,
                                           "retryAt": retry_at.isoformat() if retry_at else None})
         async with self.uows.for_team(message.team_id) as uow:
             await uow.messages.save_dispatch(message)
