@@ -145,6 +145,11 @@ async def test_a_meta_template_is_submitted_then_approved_or_rejected_by_webhook
     await services.ingest.ingest([attrs.evolve(rejected, status="APPROVED", reason=None)])
     found = await w.templates.get(w.owner.actor, template.id)
     assert (found.status, found.rejection_reason) == (TemplateStatus.APPROVED, None)
+    trail = [e for e in reversed((await services.audit.list(w.owner.actor)).items) if e.subject.startswith("template:")]
+    assert [(e.action, e.actor, e.details["reason"]) for e in trail] == [
+        ("template.submitted", f"user:{w.owner.user_id}", None), ("template.rejected", "provider", "INVALID_FORMAT"),
+        ("template.approved", "provider", None)]
+    assert (await services.audit.verify(w.owner.actor)).ok
 
 
 async def test_a_twilio_template_is_registered_by_its_content_sid(services: Services) -> None:

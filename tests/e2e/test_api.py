@@ -142,6 +142,8 @@ def core_calls(record: dict[str, str]) -> dict[str, tuple[str, Any]]:
         "core.vault.download": ("query", {"path": "secret.txt"}),
         "core.transactions.attachFile": ("mutation", {"id": record["transaction"], "path": "secret.txt"}),
         "core.transactions.files": ("query", {"id": record["transaction"]}),
+        "core.audit.list": ("query", {}),
+        "core.audit.verify": ("query", None),
     }
     for kind in ("order", "invoice", "transaction", "measurement"):
         calls[f"core.{kind}s.list"] = ("query", {})

@@ -40,8 +40,10 @@ from ..adapters.storage.s3 import S3BlobStorage
 from ..adapters.timezones import NumberingPlanTimezones
 from ..domain.usecases.access import TeamAccess
 from ..domain.usecases.accounts import AccountService
+from ..domain.usecases.audit import AuditService
 from ..domain.usecases.clients import ClientService
 from ..domain.usecases.connections import ConnectionService
+from ..domain.usecases.consent import ConsentService
 from ..domain.usecases.inbound import InboundProcessor
 from ..domain.usecases.inbox import InboxService, LabelService
 from ..domain.usecases.ingest import IngestService
@@ -92,6 +94,8 @@ class Services:
     outbound: OutboundService
     receipts: ReadReceipts
     templates: TemplatesService
+    consent: ConsentService
+    audit: AuditService
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -127,7 +131,8 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    LiveService, OutboundService, ReadReceipts, TemplatesService, Services):
+                    LiveService, OutboundService, ReadReceipts, TemplatesService, ConsentService, AuditService,
+                    Services):
         container.register(service)
     return container
 

@@ -5,6 +5,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.model.ids import TeamId, UserId
+from .audit import AuditLog
 from .inbox import InboxRepository, LabelRepository
 from .messaging import (
     AccountRepository,
@@ -65,6 +66,7 @@ class TeamUnitOfWork(UnitOfWork, Protocol):
     labels: LabelRepository
     inbox: InboxRepository
     templates: TemplateRepository
+    audit: AuditLog  # append-only: entries commit with the change they record
 
 
 class AccountUnitOfWork(UnitOfWork, Protocol):

@@ -62,7 +62,7 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
 MESSAGING_SEED_ORDER = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
                         "communication_messages", "message_attachments", "message_status_events", "outbox",
                         "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
-                        "message_templates")
+                        "message_templates", "audit_log")
 
 
 def team_column(table: str) -> str:
@@ -104,14 +104,20 @@ async def test_a_team_transaction_sees_and_touches_no_other_team(
         assert visible == [team_a]
         assert (await conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {column} = :b"),
                                    {"b": team_b})).scalar() == 0
-        moved = await conn.execute(sa.text(f"UPDATE {table} SET {column} = {column} WHERE {column} = :b"),
-                                   {"b": team_b})
-        assert moved.rowcount == 0
-        deleted = await conn.execute(sa.text(f"DELETE FROM {table} WHERE {column} = :b"), {"b": team_b})
-        assert deleted.rowcount == 0
-        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
-            async with conn.begin_nested():
-                await conn.execute(sa.text(f"UPDATE {table} SET {column} = :b"), {"b": team_b})
+        if table in schema.APPEND_ONLY_TABLES:  # no UPDATE or DELETE at all, for any team
+            for statement in (f"UPDATE {table} SET {column} = :b", f"DELETE FROM {table} WHERE {column} = :b"):
+                with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                    async with conn.begin_nested():
+                        await conn.execute(sa.text(statement), {"b": team_b})
+        else:
+            moved = await conn.execute(sa.text(f"UPDATE {table} SET {column} = {column} WHERE {column} = :b"),
+                                       {"b": team_b})
+            assert moved.rowcount == 0
+            deleted = await conn.execute(sa.text(f"DELETE FROM {table} WHERE {column} = :b"), {"b": team_b})
+            assert deleted.rowcount == 0
+            with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+                async with conn.begin_nested():
+                    await conn.execute(sa.text(f"UPDATE {table} SET {column} = :b"), {"b": team_b})
         with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
             async with conn.begin_nested():
                 await conn.execute(_insert_as(table, team_b))
@@ -182,5 +188,7 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
         "message_templates": {"id": new, "team_id": team_id, "account_id": ids["account"], "name": "probe",
                               "language": "en", "category": "utility", "body": "hi", "variable_count": 0,
                               "status": "draft", "created_at": now, "updated_at": now},
+        "audit_log": {"team_id": team_id, "seq": 1, "at": now, "actor": "system", "action": "probe", "subject": "x",
+                      "details": {}, "prev_hash": "0" * 64, "hash": "0" * 64},
     }
     return t.insert().values(rows[table])

@@ -16,6 +16,7 @@ from .repositories import (
     MemoryUserRepository,
     MemoryVaultRepository,
 )
+from .audit import MemoryAuditLog
 from .inbox import MemoryInboxRepository, MemoryLabelRepository
 from .messaging import (
     MemoryAccountRepository,
@@ -79,6 +80,7 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
         self.labels = MemoryLabelRepository(tx, team)
         self.inbox = MemoryInboxRepository(tx, team)
         self.templates = MemoryTemplateRepository(tx, team)
+        self.audit = MemoryAuditLog(tx, team)
 
 
 class MemoryAccountUnitOfWork(_MemoryUnitOfWork):

@@ -405,6 +405,23 @@ message_templates = sa.Table(
     sa.Index("ix_message_templates_provider_id", "account_id", "provider_template_id"),
 )
 
+# Append-only, hash-chained record of who did what (consent, sends refused, accounts, templates). The application
+# role may only SELECT and INSERT; a trigger refuses UPDATE, DELETE and TRUNCATE (migration 0008, docs/audit.md).
+audit_log = sa.Table(
+    "audit_log", metadata,
+    _team_id(references_team=False),  # outlives nothing it names: no foreign keys, so no cascade can delete it
+    sa.Column("seq", sa.BigInteger, nullable=False),  # 1, 2, 3 ... per team, no gaps
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),  # user:<id>, system, provider, keyword
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("details", JSONB, nullable=False),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "seq"),
+    sa.CheckConstraint("seq >= 1", name="seq"),
+)
+
 # GCRA state of the rate caps (system table: keys are account ids, optionally with a recipient).
 rate_limits = sa.Table(
     "rate_limits", metadata,
@@ -444,7 +461,8 @@ TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders"
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
                "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
-               "message_templates")
+               "message_templates", "audit_log")
+APPEND_ONLY_TABLES = ("audit_log",)  # the application role may SELECT and INSERT only
 SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries",
                  "rate_limits")
 APP_TABLES = (*SYSTEM_TABLES, *TEAM_TABLES)

@@ -20,6 +20,7 @@ from .messaging import (
     PostgresOutbox,
     PostgresThreadRepository,
 )
+from .audit import PostgresAuditLog
 from .inbox import PostgresInboxRepository, PostgresLabelRepository
 from .templates import PostgresTemplateRepository
 from .system import PostgresInboundEventStore, PostgresKeyringCanaries, PostgresRouteRepository
@@ -101,6 +102,7 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
         self.labels = PostgresLabelRepository(conn, team)
         self.inbox = PostgresInboxRepository(conn, team)
         self.templates = PostgresTemplateRepository(conn, team)
+        self.audit = PostgresAuditLog(conn, team)
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):

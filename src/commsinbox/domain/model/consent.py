@@ -188,6 +188,29 @@ def keyword_consent(text: str, keywords: ConsentKeywords) -> ConsentStatus | Non
 
 
 DEFAULT_CONSENT_KEYWORDS = ConsentKeywords.default()
+KEYWORDS_SETTING = "consentKeywords"  # the team setting holding its overrides (team_settings)
+
+
+def keyword_overrides(mapping: Mapping[str, object], path: str = KEYWORDS_SETTING) -> dict[str, dict[str, list[str]]]:
+    """A team's keyword setting, validated against the defaults it is merged with, in its stored form. Each
+    language it names replaces that language's defaults; the other default languages stay. `{}` resets to the
+    defaults. Raises `InvalidInput` naming the path, e.g. `consentKeywords.es.optIn[0]`."""
+    if isinstance(mapping, Mapping) and not mapping:
+        return {}
+    own = ConsentKeywords.parse(mapping, path)
+    named = {entry.language for entry in own.languages}
+    defaults = {k: v for k, v in DEFAULT_CONSENT_KEYWORDS.to_mapping().items() if k not in named}
+    ConsentKeywords.parse({**defaults, **mapping}, path)  # a word may not opt out in one language, in in another
+    return own.to_mapping()
+
+
+def team_keywords(overrides: Mapping[str, object] | None) -> ConsentKeywords:
+    """The keywords in force for a team: the defaults, with the languages its setting names replaced."""
+    if not overrides:
+        return DEFAULT_CONSENT_KEYWORDS
+    named = {language_code(k) for k in overrides}
+    defaults = {k: v for k, v in DEFAULT_CONSENT_KEYWORDS.to_mapping().items() if k not in named}
+    return ConsentKeywords.parse({**defaults, **overrides})
 
 
 def keyword_change(text: str, keywords: ConsentKeywords, latest: ConsentRecord | None) -> ConsentStatus | None:

@@ -14,3 +14,4 @@ THREAD_LABELLED = "thread.labelled"
 THREAD_UNLABELLED = "thread.unlabelled"
 THREAD_LINKED = "thread.linked"
 THREAD_UNLINKED = "thread.unlinked"
+CONSENT_CHANGED = "consent.changed"  # a contact's consent on a channel: by a member, a keyword or the provider

@@ -119,3 +119,4 @@ class Permission(enum.StrEnum):
     INBOX_WRITE = "inbox.write"
     LABELS_MANAGE = "labels.manage"
     TEMPLATES_MANAGE = "templates.manage"  # create, edit, delete and submit message templates
+    AUDIT_READ = "audit.read"  # the audit log: owners and managers

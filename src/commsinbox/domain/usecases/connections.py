@@ -2,6 +2,7 @@
 with the keyring (bound to team, account and purpose) and never handed back."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
@@ -11,8 +12,9 @@ import attrs
 from ...ports.clock import Clock, IdGenerator
 from ...ports.crypto import SecretBox
 from ...ports.providers import AccountAccess, CredentialsRejected, ProviderRegistry
-from ...ports.unit_of_work import UnitOfWorkFactory
-from ..model import values
+from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
+from ..model import audit, values
+from ..model.audit import AuditEvent
 from ..model.accounts import AccountStatus, CommunicationAccount
 from ..model.channels import Provider
 from ..model.errors import FieldError, InvalidInput, NotFound
@@ -67,6 +69,8 @@ class ConnectionService:
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             # webhooks reach an account only once its credentials proved it belongs to the team
             await uow.accounts.add(account, _shared_routes(credentials), routed=verified)
+            await _audit(uow, actor, audit.ACCOUNT_CONNECTED, account, self.clock.now(),
+                         displayName=account.display_name)
             await uow.commit()
         if verified:
             await self._replay(account, credentials)
@@ -92,6 +96,7 @@ class ConnectionService:
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             account = await _account(uow, id)
             await uow.accounts.remove(account.id)
+            await _audit(uow, actor, audit.ACCOUNT_REMOVED, account, self.clock.now())
             await uow.commit()
 
     async def verify(self, actor: Actor, id: str) -> CommunicationAccount:
@@ -123,6 +128,7 @@ class ConnectionService:
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             await uow.accounts.update(account)
             await uow.accounts.route(account, _shared_routes(fresh))  # checked: webhooks may reach it now
+            await _audit(uow, actor, audit.ACCOUNT_CREDENTIALS_ROTATED, account, self.clock.now())
             await uow.commit()
         await self._replay(account, fresh)
         return account
@@ -190,6 +196,14 @@ def _credentials(provider: Provider, given: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise InvalidInput(errors)
     return {k: v for k, v in given.items() if v}
+
+
+async def _audit(uow: TeamUnitOfWork, actor: Actor, action: str, account: CommunicationAccount, now: dt.datetime,
+                 **extra: str) -> None:
+    """Who connected, removed or re-keyed which account: never a credential."""
+    await uow.audit.append(AuditEvent(audit.user_actor(actor.user_id), action, f"account:{account.id}", now, {
+        "provider": account.provider.value, "externalId": account.external_id, "status": account.status.value,
+        **extra}))
 
 
 async def _account(uow, id: str) -> CommunicationAccount:  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ from ..model.phones import identity_key, spellings
 from ..model.threads import Attachment, Message, Thread, ThreadStatus
 from ..policies.delivery import DeliveryState, Reported, apply
 from .template_events import apply_template_event
+from .consent import KeywordMessage, record_keywords
 
 ATTEMPTS = 3  # a concurrent webhook may create the same contact or thread first: retry the whole batch
 FIRST_DOWNLOAD_GRACE = dt.timedelta(minutes=1)  # the request downloads media at once; the sweep is the safety net
@@ -153,6 +154,8 @@ class IngestService:
             for event, message in stored for position, media in enumerate(event.media)])
         await uow.threads.update_many(list(touched.values()))
         await uow.outbox.add_many(outbox)  # type: ignore[arg-type]
+        await record_keywords(uow, [KeywordMessage(threads[e.provider_message_id], message.id, e.text, e.sent_at)
+                                    for e, message in stored if e.direction is Direction.IN and e.text])
         return [message.id for _, message in stored], [message.id for event, message in stored if event.media]
 
     async def _contacts(self, uow: TeamUnitOfWork, batch: list[InboundMessage], now: dt.datetime

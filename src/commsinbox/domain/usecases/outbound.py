@@ -14,7 +14,8 @@ from ...ports.clock import Clock, IdGenerator, PhoneTimezones
 from ...ports.providers import ProviderError, ProviderRegistry
 from ...ports.storage import BlobStorage
 from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
-from ..model import events
+from ..model import audit, events
+from ..model.audit import AuditEvent
 from ..model.channels import DeliveryStatus, Direction
 from ..model.consent import ConsentRecord, ConsentStatus, Purpose
 from ..model.errors import InvalidInput, NotFound, PolicyBlocked
@@ -26,6 +27,7 @@ from ..policies.decision import Allowed, Blocked, Decision, Deferred
 from ..policies.outbound import SendContext, decide
 from .access import Actor
 from .connections import ConnectionService
+from .consent import record_consent
 from .inbox import visible_thread
 from .outbound_content import TemplateUse, content_of, outgoing_of
 
@@ -71,7 +73,7 @@ class OutboundService:
     timezones: PhoneTimezones
 
     async def send(self, actor: Actor, request: SendRequest) -> Queued:
-        """Decides and queues; a blocked send raises PolicyBlocked and writes nothing. The same idempotency key
+        """Decides and queues; a blocked send raises PolicyBlocked and writes only its audit entry. The same idempotency key
         returns the message first queued under it."""
         actor.require(Permission.INBOX_WRITE)
         key = _key(request.idempotency_key)
@@ -91,6 +93,7 @@ class OutboundService:
                 human_agent=True, reply_grace=team.reply_grace, template=content.template,
                 variables=content.variables))
             if isinstance(decision, Blocked):
+                await _blocked(uow, actor, thread.id, decision, now)
                 raise PolicyBlocked(decision.reason)
             send_after = decision.until if isinstance(decision, Deferred) else now
             tag = decision.tag if isinstance(decision, Allowed) else None
@@ -177,8 +180,10 @@ class OutboundService:
             if error.reason == "opted_out":
                 thread = await uow.threads.get(message.thread_id)
                 if thread is not None:
-                    await uow.consent.add(ConsentRecord(thread.contact_id, thread.channel, ConsentStatus.OPTED_OUT,
-                                                        f"provider error {error.code}", now))
+                    await record_consent(uow, ConsentRecord(thread.contact_id, thread.channel, ConsentStatus.OPTED_OUT,
+                                                            f"provider error {error.code}", now),
+                                         audit.PROVIDER, audit.CONSENT_PROVIDER, messageId=message.id,
+                                         threadId=thread.id)
             await uow.outbox.add(events.MESSAGE_STATUS_CHANGED, {"messageId": message.id, "threadId": message.thread_id,
                                                                  "status": message.status.value}, now)
             await uow.commit()
@@ -204,6 +209,13 @@ class OutboundService:
             due = [m.id for m in await uow.messages.sends(Dispatch.WAITING, now, 500)]
             await uow.commit()
         return due
+
+
+async def _blocked(uow: TeamUnitOfWork, actor: Actor, thread_id: str, decision: Blocked, now: dt.datetime) -> None:
+    """A refused send writes its audit entry, and nothing else."""
+    await uow.audit.append(AuditEvent(audit.user_actor(actor.user_id), audit.SEND_BLOCKED, f"thread:{thread_id}", now,
+                                      {"reason": decision.reason}))
+    await uow.commit()
 
 
 def _backoff(attempt: int) -> dt.timedelta:

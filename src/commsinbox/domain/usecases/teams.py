@@ -1,11 +1,15 @@
 """The team's settings and its members."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from ...ports.clock import Clock, IdGenerator
 from ...ports.unit_of_work import UnitOfWorkFactory
-from ..model import values
+from ..model import audit, values
+from ..model.audit import AuditEvent
+from ..model.consent import KEYWORDS_SETTING, ConsentKeywords, keyword_overrides, team_keywords
 from ..model.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..model.ids import UserId
 from ..model.teams import MAX_REPLY_GRACE_MINUTES, PLANS, Membership, Team
@@ -24,6 +28,7 @@ class TeamChanges:
     plan: str | None = None
     agents_see_unassigned: bool | None = None
     reply_grace_minutes: int | None = None
+    consent_keywords: Mapping[str, object] | None = None  # per language, replacing that language's defaults
 
 
 @attrs.frozen
@@ -68,9 +73,20 @@ class TeamService:
                 team.agents_see_unassigned = changes.agents_see_unassigned
             if changes.reply_grace_minutes is not None:
                 team.reply_grace_minutes = _reply_grace(changes.reply_grace_minutes)
+            if changes.consent_keywords is not None:
+                overrides, now = keyword_overrides(changes.consent_keywords), self.clock.now()
+                await uow.settings.put(KEYWORDS_SETTING, overrides, now)
+                await uow.audit.append(AuditEvent(audit.user_actor(actor.user_id), audit.CONSENT_KEYWORDS_CHANGED,
+                                                  f"team:{actor.team_id}", now, {KEYWORDS_SETTING: overrides}))
             await uow.teams.update(team)
             await uow.commit()
         return team
+
+    async def consent_keywords(self, actor: Actor) -> ConsentKeywords:
+        """The STOP / START words in force: the defaults, with the languages the team configured replaced."""
+        actor.require(Permission.TEAM_READ)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            return team_keywords(await uow.settings.get(KEYWORDS_SETTING))
 
     async def members(self, actor: Actor) -> list[Member]:
         actor.require(Permission.MEMBERS_READ)

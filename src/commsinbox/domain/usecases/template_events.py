@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 from ...ports.unit_of_work import TeamUnitOfWork
-from ..model import events
+from ..model import audit, events
+from ..model.audit import AuditEvent
 from ..model.errors import InvalidInput
 from ..model.ids import AccountId
 from ..model.inbound import TemplateStatusChanged
@@ -29,7 +30,8 @@ async def apply_template_event(uow: TeamUnitOfWork, account_id: AccountId, event
     if not template.provider_says(event.status, event.reason, event.at):
         return
     if await uow.templates.update(template):
-        # audit: template approved / rejected (with the reason) by the provider, once the audit log exists
+        await uow.audit.append(AuditEvent(audit.PROVIDER, audit.template_verdict(template.status.value),
+                                          f"template:{template.id}", event.at, template_event(template)))
         await uow.outbox.add(events.TEMPLATE_STATUS_CHANGED, template_event(template), event.at)
 
 

@@ -11,8 +11,7 @@ the provider's verdict.
   (templates error 21654–21656, reason `template_rejected`).
 * Instagram and WhatsApp Web (Baileys) have no templates: creating one is refused (`accountId`).
 
-Audit: `submit` and `apply_template_event` are where template submission and the provider's verdict happen; an
-audit-log entry belongs next to each (not built here).
+Submission and every verdict of the provider are entries in the team's audit log.
 """
 from __future__ import annotations
 
@@ -21,8 +20,9 @@ import attrs
 from ...ports.clock import Clock, IdGenerator
 from ...ports.providers import ProviderRegistry
 from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
-from ..model import events
+from ..model import audit, events
 from ..model.accounts import CommunicationAccount
+from ..model.audit import AuditEvent
 from ..model.channels import Provider
 from ..model.errors import Conflict, InvalidInput, NotFound
 from ..model.templates import Template, TemplateCategory, TemplateStatus
@@ -141,7 +141,8 @@ class TemplatesService:
             if not await uow.templates.update(template):
                 raise Conflict("the template changed while it was submitted; read it again")
             await uow.outbox.add(events.TEMPLATE_STATUS_CHANGED, template_event(template), now)
-            # audit: template submitted (who: actor.user_id), once the audit log exists
+            await uow.audit.append(AuditEvent(audit.user_actor(actor.user_id), audit.TEMPLATE_SUBMITTED,
+                                              f"template:{template.id}", now, template_event(template)))
             await uow.commit()
         return template
 

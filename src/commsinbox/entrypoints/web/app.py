@@ -13,7 +13,7 @@ from ..container import Services, postgres_services
 from . import errors
 from .context import add_cookies
 from .keys import services_key, settings_key
-from .routers import auth, communications, core, inbox, live, messages, templates
+from .routers import audit, auth, communications, consent, core, inbox, live, messages, templates
 from .background import background
 from .metrics import Metrics, metrics_key, metrics_view
 from .trpc import add_trpc_routes
@@ -23,7 +23,8 @@ from .worker import job_worker
 log = logging.getLogger("commsinbox.web")
 
 PROCEDURES = {**auth.PROCEDURES, **core.PROCEDURES, **communications.PROCEDURES, **inbox.PROCEDURES,
-              **live.PROCEDURES, **messages.PROCEDURES, **templates.PROCEDURES}
+              **live.PROCEDURES, **messages.PROCEDURES, **templates.PROCEDURES, **consent.PROCEDURES,
+              **audit.PROCEDURES}
 MAX_BODY_BYTES = 48 * 1024 * 1024  # a 25 MiB vault upload in base64 inside JSON fits
 
 

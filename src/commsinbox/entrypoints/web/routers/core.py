@@ -13,6 +13,7 @@ from aiohttp import web
 from ....domain.model.errors import InvalidInput
 from ....domain.model.ids import UserId
 from ....domain.model.paging import PageRequest
+from ....domain.model.teams import Team
 from ....domain.model.values import Permission, Role
 from ....domain.usecases.access import Actor
 from ....domain.usecases.clients import ClientFields
@@ -80,6 +81,7 @@ class TeamUpdateInput:
     plan: str | None = None
     agentsSeeUnassigned: bool | None = None  # noqa: N815
     replyGraceMinutes: int | None = None  # noqa: N815
+    consentKeywords: dict[str, Any] | None = None  # noqa: N815
 
 
 @attrs.frozen
@@ -147,14 +149,20 @@ class DownloadInput:
 # -- team ------------------------------------------------------------------------------------------------
 
 async def team_get(request: web.Request, actor: Actor, _: None) -> dict[str, Any]:
-    return views.team(await _services(request).teams.get(actor), str(request.app[settings_key].quiet_hours_default))
+    return await _team_view(request, actor, await _services(request).teams.get(actor))
 
 
 async def team_update(request: web.Request, actor: Actor, inp: TeamUpdateInput) -> dict[str, Any]:
     changes = TeamChanges(inp.name, inp.baseCurrency, inp.timezone, inp.quietHours, inp.plan,
-                          inp.agentsSeeUnassigned, inp.replyGraceMinutes)
-    team = await _services(request).teams.update(actor, changes)
-    return views.team(team, str(request.app[settings_key].quiet_hours_default))
+                          inp.agentsSeeUnassigned, reply_grace_minutes=inp.replyGraceMinutes,
+                          consent_keywords=inp.consentKeywords)
+    return await _team_view(request, actor, await _services(request).teams.update(actor, changes))
+
+
+async def _team_view(request: web.Request, actor: Actor, team: Team) -> dict[str, Any]:
+    keywords = await _services(request).teams.consent_keywords(actor)
+    return {**views.team(team, str(request.app[settings_key].quiet_hours_default)),
+            "consentKeywords": keywords.to_mapping()}
 
 
 async def members_list(request: web.Request, actor: Actor, _: None) -> list[dict[str, Any]]:
