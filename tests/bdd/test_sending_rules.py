@@ -116,7 +116,7 @@ class SendingDesk:
         assert self.replied_to is not None and self.replied_to.thread_id is not None
         founder = await self.founder(self.replied_to.team)
         page = await self.outbound.list(founder, self.replied_to.thread_id, PageRequest())
-        return sum(1 for message in page.items if message.direction is Direction.OUT)
+        return sum(1 for view in page.items if view.message.direction is Direction.OUT)
 
     def sent_now(self) -> Queued:
         assert self.refusal is None, f"the reply was refused: {self.refusal.reason}"

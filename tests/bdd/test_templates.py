@@ -140,7 +140,7 @@ class TemplateDesk:
     async def thread_texts(self, customer: str) -> list[str | None]:
         page = await self.outbound.list(await self.actor(self.inbox.founders[self.team]), self.threads[customer],
                                         PageRequest())
-        return [m.content for m in page.items]
+        return [view.message.content for view in page.items]
 
     async def template_events(self, name: str) -> list[tuple[str, str | None]]:
         async with self.services.uows.for_team(self.inbox.team_ids[self.team]) as uow:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from commsinbox.domain.model.paging import PageRequest
 from commsinbox.entrypoints.web.background import drain
 from tests.e2e.test_with_simulator import World, world  # noqa: F401 — the fixture
 
@@ -128,10 +127,8 @@ async def test_a_stored_photo_is_uploaded_and_sent_back_and_a_refused_type_is_a_
                                            "media": [gif["id"]]})
     await drain(world.app)
     [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
-    async with world.services.uows.for_team(world.api.team_id) as uow:  # type: ignore[arg-type]
-        received = (await uow.messages.page(thread["id"], PageRequest())).items
-        stored = [a for m in received for a in await uow.messages.attachments(m.id)]
-    attachments = {a.content_type: a.id for a in stored if a.storage_path}
+    received = (await world.api.query("communications.messages.list", {"threadId": thread["id"]})).data["items"]
+    attachments = {a["contentType"]: a["id"] for m in received for a in m["attachments"] if a["storagePath"]}
 
     refused = await world.api.mutate("communications.messages.send", {
         "threadId": thread["id"], "idempotencyKey": "gif", "attachmentIds": [attachments["image/gif"]]})
@@ -147,3 +144,5 @@ async def test_a_stored_photo_is_uploaded_and_sent_back_and_a_refused_type_is_a_
     [message] = await sent_requests(world)
     assert len(uploads) == 1 and message["json"]["type"] == "image"
     assert message["json"]["image"]["caption"] == "This one?" and message["json"]["image"]["id"]
+    newest = (await world.api.query("communications.messages.list", {"threadId": thread["id"]})).data["items"][0]
+    assert [a["id"] for a in newest["attachments"]] == [attachments["image/jpeg"]]  # the file it was sent from

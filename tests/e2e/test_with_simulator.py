@@ -131,6 +131,10 @@ async def test_a_simulated_customer_message_with_media_lands_in_the_inbox(world:
         attachments = await uow.messages.attachments(message.id)
     assert [(a.size, a.content_type, a.error) for a in attachments] == [(13, "image/jpeg", None)]
     assert await world.services.storage.get(attachments[0].storage_path or "") == b"hello picture"
+    [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
+    [listed] = (await world.api.query("communications.messages.list", {"threadId": thread["id"]})).data["items"]
+    assert listed["attachments"] == [{"id": attachments[0].id, "contentType": "image/jpeg", "size": 13,
+                                      "checksum": attachments[0].checksum, "storagePath": attachments[0].storage_path}]
 
 
 @pytest.mark.parametrize("provider", ["whatsapp-meta", "whatsapp-twilio", "instagram-meta"])

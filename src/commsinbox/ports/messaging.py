@@ -126,6 +126,10 @@ class MessageRepository(Protocol):
 
     async def attachment(self, id: str) -> Attachment | None: ...
 
+    async def attachments_of(self, message_ids: list[str]) -> list[Attachment]:
+        """The attachments of all these messages, by message and position."""
+        ...
+
     async def update_attachment(self, attachment: Attachment) -> None: ...
 
     async def due_attachments(self, now: dt.datetime, lease: dt.timedelta, limit: int = 50

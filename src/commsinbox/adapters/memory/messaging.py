@@ -255,6 +255,11 @@ class MemoryMessageRepository(_Scoped):
         rows = self.tx.find("message_attachments", lambda a: a.team_id == self.team_id and a.message_id == message_id)
         return sorted(rows, key=lambda a: a.position)
 
+    async def attachments_of(self, message_ids: list[str]) -> list[Attachment]:
+        wanted = set(message_ids)
+        rows = self.tx.find("message_attachments", lambda a: a.team_id == self.team_id and a.message_id in wanted)
+        return sorted(rows, key=lambda a: (a.message_id, a.position))
+
     async def attachment(self, id: str) -> Attachment | None:
         row = self.tx.rows("message_attachments").get((id,))
         return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None

@@ -295,6 +295,15 @@ class PostgresMessageRepository(_Scoped):
                  .order_by(c.position))
         return [m.row_to_attachment(r) for r in await self.conn.execute(query)]
 
+    async def attachments_of(self, message_ids: list[str]) -> list[Attachment]:
+        if not message_ids:
+            return []
+        c = message_attachments.c
+        query = (sa.select(message_attachments)
+                 .where(c.team_id == self.team_id, c.message_id == sa.any_(sa.bindparam("messages", message_ids, type_=ARRAY(c.message_id.type))))
+                 .order_by(c.message_id, c.position))
+        return [m.row_to_attachment(r) for r in await self.conn.execute(query)]
+
     async def attachment(self, id: str) -> Attachment | None:
         c = message_attachments.c
         row = (await self.conn.execute(sa.select(message_attachments).where(

@@ -70,6 +70,14 @@ class Thread:
         self.unread_count = 0
 
 
+@attrs.frozen
+class MessageView:
+    """A message as a thread's listing shows it: with its stored files."""
+
+    message: Message
+    attachments: tuple[Attachment, ...] = ()
+
+
 @attrs.define
 class Message:
     id: MessageId

@@ -21,7 +21,7 @@ from ..model.consent import ConsentRecord, ConsentStatus, Purpose
 from ..model.errors import InvalidInput, NotFound, PolicyBlocked
 from ..model.ids import MessageId, TeamId
 from ..model.paging import Page, PageRequest
-from ..model.threads import Dispatch, Message
+from ..model.threads import Dispatch, Message, MessageView
 from ..model.values import Permission, QuietHours
 from ..policies.decision import Allowed, Blocked, Decision, Deferred
 from ..policies.outbound import SendContext, decide
@@ -116,11 +116,16 @@ class OutboundService:
         zone = self.timezones.zone_of(contact.phone) if contact is not None and contact.phone else None
         return ZoneInfo(zone) if zone else None
 
-    async def list(self, actor: Actor, thread_id: str, page: PageRequest) -> Page[Message]:
+    async def list(self, actor: Actor, thread_id: str, page: PageRequest) -> Page[MessageView]:
+        """The thread's messages, newest first, each with its stored files."""
         actor.require(Permission.INBOX_READ)
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             await visible_thread(uow, actor, thread_id, self.clock.now())
-            return await uow.messages.page(thread_id, page)
+            messages = await uow.messages.page(thread_id, page)
+            files = await uow.messages.attachments_of([message.id for message in messages.items])
+        views = tuple(MessageView(message, tuple(f for f in files if f.message_id == message.id))
+                      for message in messages.items)
+        return Page(views, messages.next_cursor)
 
     async def delivery(self, actor: Actor, id: str) -> tuple[Message, list[tuple[str, dt.datetime, str | None]]]:
         """The message and the statuses the provider reported for it, in order."""

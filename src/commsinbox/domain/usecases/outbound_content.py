@@ -95,8 +95,8 @@ async def _media(uow: TeamUnitOfWork, actor: Actor, account: CommunicationAccoun
         raise InvalidInput.single("text", f"a{'n' if attachment.kind.value[0] in 'aeiou' else ''} "
                                           f"{attachment.kind.value} is sent without a caption")
     meta = {"media": {"attachmentId": attachment.id, "kind": attachment.kind.value, "contentType": content_type,
-                      "size": attachment.size, "storagePath": attachment.storage_path,
-                      "filename": attachment.source.get("filename")}}
+                      "size": attachment.size, "checksum": attachment.checksum,
+                      "storagePath": attachment.storage_path, "filename": attachment.source.get("filename")}}
     return Content(attachment.kind, caption, meta)
 
 

@@ -7,7 +7,7 @@ import attrs
 from aiohttp import web
 
 from ....domain.model.paging import PageRequest
-from ....domain.model.threads import Message
+from ....domain.model.threads import Attachment, Message
 from ....domain.policies.decision import Deferred
 from ....domain.usecases.access import Actor
 from ....domain.usecases.outbound import SendRequest
@@ -43,9 +43,10 @@ class SendInput:
     template: TemplateInput | None = None
 
 
-def message_view(m: Message) -> dict[str, Any]:
+def message_view(m: Message, attachments: tuple[Attachment, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {"id": m.id, "threadId": m.thread_id, "direction": m.direction.value, "type": m.type.value,
-                           "content": m.content, "status": m.status.value, "attachments": [],
+                           "content": m.content, "status": m.status.value,
+                           "attachments": [_attachment(a) for a in attachments] or _sent_file(m),
                            "createdAt": m.created_at}
     if m.provider_message_id:
         out["providerMessageId"] = m.provider_message_id
@@ -60,6 +61,20 @@ def message_view(m: Message) -> dict[str, Any]:
     return out
 
 
+def _attachment(a: Attachment) -> dict[str, Any]:
+    return {"id": a.id, "contentType": a.content_type, "size": a.size, "checksum": a.checksum,
+            "storagePath": a.storage_path, **({"error": a.error} if a.error else {})}
+
+
+def _sent_file(m: Message) -> list[dict[str, Any]]:
+    """A file we sent is the stored attachment it was sent from (no copy is made)."""
+    media = m.meta.get("media")
+    if not isinstance(media, dict):
+        return []
+    return [{"id": media.get("attachmentId"), "contentType": media.get("contentType"), "size": media.get("size"),
+             "checksum": media.get("checksum"), "storagePath": media.get("storagePath")}]
+
+
 def _services(request: web.Request) -> Services:
     return request.app[services_key]
 
@@ -67,7 +82,7 @@ def _services(request: web.Request) -> Services:
 async def messages_list(request: web.Request, actor: Actor, inp: ListInput) -> dict[str, Any]:
     page = await _services(request).outbound.list(actor, ident(inp.threadId, "threadId"),
                                                   PageRequest.of(inp.cursor, inp.limit))
-    return views.page(page, message_view)
+    return views.page(page, lambda view: message_view(view.message, view.attachments))
 
 
 async def messages_send(request: web.Request, actor: Actor, inp: SendInput) -> dict[str, Any]:
