@@ -5,15 +5,16 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import REGCONFIG, insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 
-from ...domain.model.labels import query_words, Label, RecordType, ThreadFilter, ThreadLink, ThreadView
+from ...domain.model.labels import Label, RecordType, ThreadFilter, ThreadLink, ThreadView
 from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.threads import Thread, ThreadStatus
 from . import message_mappers as m
 from .messaging import _Prefixed, _Scoped
 from .repositories import _write
-from .schema import communication_messages, communication_threads, contacts, labels, thread_labels, thread_links
+from .schema import communication_threads, contacts, labels, thread_labels, thread_links
+from .search import matching_threads
 
 
 def _row_to_label(r: Any) -> Label:
@@ -61,11 +62,10 @@ class PostgresInboxRepository(_Scoped):
         if page.after is not None:
             query = query.where(sa.tuple_(t.c.last_message_at, t.c.id) < sa.tuple_(
                 sa.literal(page.after.created_at, t.c.last_message_at.type), sa.literal(page.after.id, t.c.id.type)))
-        rows = list(await self.conn.execute(query))
-        views = await self._views(rows[: page.limit])
-        more = len(rows) > page.limit
-        last = views[-1].thread if views else None
-        return Page(tuple(views), Cursor(last.last_message_at, last.id).encode() if more and last else None)
+        views = await self._views(query)
+        more = len(views) > page.limit
+        last = views[page.limit - 1].thread if more else None
+        return Page(tuple(views[: page.limit]), Cursor(last.last_message_at, last.id).encode() if last else None)
 
     def _conditions(self, where: ThreadFilter, now: dt.datetime) -> list[sa.ColumnElement[bool]]:
         t = communication_threads
@@ -94,7 +94,7 @@ class PostgresInboxRepository(_Scoped):
         if where.unread is not None:
             conditions.append(t.c.unread_count > 0 if where.unread else t.c.unread_count == 0)
         if where.query:
-            conditions.append(self._search(where.query))
+            conditions.append(matching_threads(self.team_id, where.query))
         if where.link is not None:
             tk = thread_links
             conditions.append(sa.exists().where(tk.c.team_id == t.c.team_id, tk.c.thread_id == t.c.id,
@@ -102,43 +102,34 @@ class PostgresInboxRepository(_Scoped):
                                                 tk.c.record_id == where.link.record_id))
         return conditions
 
-    def _search(self, query: str) -> sa.ColumnElement[bool]:
-        """The contact's name contains the text, their phone its digits, or a message of the thread matches
-        every word (core full-text search: `simple` configuration, GIN index, no extension needed)."""
-        t, c, msg = communication_threads, contacts, communication_messages
-        digits = "".join(ch for ch in query if ch.isdigit())
-        found = [c.c.display_name.ilike("%" + query.strip() + "%", escape="\\")]
-        if len(digits) >= 4:
-            found.append(c.c.phone.contains(digits, autoescape=True))
-        words = query_words(query)
-        if words:
-            found.append(sa.exists().where(
-                msg.c.team_id == t.c.team_id, msg.c.thread_id == t.c.id,
-                msg.c.search_vector.op("@@")(sa.func.to_tsquery(sa.literal("simple", sa.Text).cast(REGCONFIG),
-                                                                " & ".join(words)))))
-        return sa.or_(*found)
+    async def _views(self, threads: sa.Select[Any]) -> list[ThreadView]:
+        """The threads `threads` selects, newest first, each with its labels and links read by two lateral
+        subqueries in the same statement (one round trip for a page, however many threads it holds)."""
+        page = threads.subquery("page")
+        tl, lb, tk = thread_labels, labels, thread_links
+        by_name = (sa.func.lower(lb.c.name), lb.c.id)
+        labelled = (sa.select(*(sa.func.array_agg(aggregate_order_by(col, *by_name)).label(f"label_{col.name}")
+                                for col in (lb.c.id, lb.c.name, lb.c.created_at)))
+                    .select_from(tl.join(lb, sa.and_(lb.c.team_id == tl.c.team_id, lb.c.id == tl.c.label_id)))
+                    .where(tl.c.team_id == page.c.team_id, tl.c.thread_id == page.c.id).lateral("labelled"))
+        by_record = (tk.c.record_type, tk.c.record_id)
+        linked = (sa.select(*(sa.func.array_agg(aggregate_order_by(col, *by_record)).label(f"link_{col.name}")
+                              for col in by_record))
+                  .where(tk.c.team_id == page.c.team_id, tk.c.thread_id == page.c.id).lateral("linked"))
+        query = (sa.select(page, labelled, linked).select_from(page.join(labelled, sa.true()).join(linked, sa.true()))
+                 .order_by(page.c.last_message_at.desc(), page.c.id.desc()))  # the list's order
+        return [self._view(r) for r in await self.conn.execute(query)]
 
-    async def _views(self, rows: list[Any]) -> list[ThreadView]:
-        if not rows:
-            return []
-        ids = [r.id for r in rows]
-        tl, tk = thread_labels, thread_links
-        found: dict[str, list[Label]] = {}
-        for r in await self.conn.execute(sa.select(tl.c.thread_id, labels).join(
-                labels, sa.and_(labels.c.team_id == tl.c.team_id, labels.c.id == tl.c.label_id))
-                .where(tl.c.team_id == self.team_id, tl.c.thread_id.in_(ids))
-                .order_by(sa.func.lower(labels.c.name), labels.c.id)):
-            found.setdefault(r.thread_id, []).append(_row_to_label(r))
-        linked: dict[str, list[ThreadLink]] = {}
-        for r in await self.conn.execute(sa.select(tk).where(tk.c.team_id == self.team_id, tk.c.thread_id.in_(ids))
-                                         .order_by(tk.c.record_type, tk.c.record_id)):
-            linked.setdefault(r.thread_id, []).append(ThreadLink(RecordType(r.record_type), r.record_id))
-        return [ThreadView(m.row_to_thread(r), m.row_to_contact(_Prefixed(r, "ct_")),
-                           tuple(found.get(r.id, ())), tuple(linked.get(r.id, ()))) for r in rows]
+    def _view(self, r: Any) -> ThreadView:
+        found = zip(r.label_id or (), r.label_name or (), r.label_created_at or ())
+        return ThreadView(m.row_to_thread(r), m.row_to_contact(_Prefixed(r, "ct_")),
+                          tuple(Label(id=str(id), team_id=self.team_id, name=name, created_at=created)
+                                for id, name, created in found),
+                          tuple(ThreadLink(RecordType(kind), str(id))
+                                for kind, id in zip(r.link_record_type or (), r.link_record_id or ())))
 
     async def view(self, thread_id: str) -> ThreadView | None:
-        rows = list(await self.conn.execute(self._threads().where(communication_threads.c.id == thread_id)))
-        views = await self._views(rows)
+        views = await self._views(self._threads().where(communication_threads.c.id == thread_id))
         return views[0] if views else None
 
     async def assignees(self, thread_ids: list[str]) -> dict[str, str | None]:
