@@ -75,6 +75,10 @@ class AccountUnitOfWork(UnitOfWork, Protocol):
     inbound: InboundEventStore
     canaries: KeyringCanaries
 
+    async def act_as(self, user_id: UserId) -> None:
+        """For the rest of this transaction, the memberships visible are `user_id`'s (once the caller has
+        authenticated them: it spares a second transaction for the memberships)."""
+
 
 class UnitOfWorkFactory(Protocol):
     def for_team(self, team_id: TeamId, user_id: UserId | None = None) -> TeamUnitOfWork: ...

@@ -92,6 +92,9 @@ class MemoryAccountUnitOfWork(_MemoryUnitOfWork):
         self.inbound = MemoryInboundEventStore(tx)
         self.canaries = MemoryKeyringCanaries(tx)
 
+    async def act_as(self, user_id: UserId) -> None:
+        self.user_id = self.users.user_id = user_id
+
 
 @attrs.define
 class MemoryUnitOfWorkFactory:

@@ -25,6 +25,30 @@ def _label_values(label: Label) -> dict[str, Any]:
     return {"id": label.id, "team_id": label.team_id, "name": label.name, "created_at": label.created_at}
 
 
+def _json_of(table: sa.Table, thread: sa.Table, values: list[Any], order: list[Any], name: str,
+             joined: Any = None) -> sa.Label[Any]:
+    """A thread's rows of `table` as one JSON array of arrays (a correlated subquery of the thread list: PostgreSQL
+    evaluates it only for the rows the LIMIT keeps, after any sort)."""
+    return (sa.select(sa.func.json_agg(aggregate_order_by(sa.func.json_build_array(*values), *order)))
+            .select_from(joined if joined is not None else table)
+            .where(table.c.team_id == thread.c.team_id, table.c.thread_id == thread.c.id)
+            .scalar_subquery().label(name))
+
+
+def _view_columns() -> list[Any]:
+    """A thread's columns, its contact's (as ct_*), and its labels and links: a page in one statement. Built once;
+    SQLAlchemy then caches the compiled form of each list statement."""
+    t, c, tl, lb, tk = communication_threads, contacts, thread_labels, labels, thread_links
+    with_labels = tl.join(lb, sa.and_(lb.c.team_id == tl.c.team_id, lb.c.id == tl.c.label_id))
+    return [*t.c, *(col.label(f"ct_{col.name}") for col in c.c),
+            _json_of(tl, t, [lb.c.id, lb.c.name, lb.c.created_at], [sa.func.lower(lb.c.name), lb.c.id], "labels_json",
+                     with_labels),
+            _json_of(tk, t, [tk.c.record_type, tk.c.record_id], [tk.c.record_type, tk.c.record_id], "links_json")]
+
+
+_VIEW_COLUMNS = _view_columns()
+
+
 class PostgresLabelRepository(_Scoped):
     async def add(self, label: Label) -> None:
         await _write(self.conn, labels.insert().values(_label_values(label)), f"label {label.name!r}")
@@ -51,8 +75,7 @@ class PostgresLabelRepository(_Scoped):
 class PostgresInboxRepository(_Scoped):
     def _threads(self) -> sa.Select[Any]:
         t, c = communication_threads, contacts
-        return (sa.select(t, *(col.label(f"ct_{col.name}") for col in c.c))
-                .join(c, sa.and_(c.c.team_id == t.c.team_id, c.c.id == t.c.contact_id))
+        return (sa.select(*_VIEW_COLUMNS).join(c, sa.and_(c.c.team_id == t.c.team_id, c.c.id == t.c.contact_id))
                 .where(t.c.team_id == self.team_id))
 
     async def list(self, where: ThreadFilter, now: dt.datetime, page: PageRequest) -> Page[ThreadView]:
@@ -103,30 +126,13 @@ class PostgresInboxRepository(_Scoped):
         return conditions
 
     async def _views(self, threads: sa.Select[Any]) -> list[ThreadView]:
-        """The threads `threads` selects, newest first, each with its labels and links read by two lateral
-        subqueries in the same statement (one round trip for a page, however many threads it holds)."""
-        page = threads.subquery("page")
-        tl, lb, tk = thread_labels, labels, thread_links
-        by_name = (sa.func.lower(lb.c.name), lb.c.id)
-        labelled = (sa.select(*(sa.func.array_agg(aggregate_order_by(col, *by_name)).label(f"label_{col.name}")
-                                for col in (lb.c.id, lb.c.name, lb.c.created_at)))
-                    .select_from(tl.join(lb, sa.and_(lb.c.team_id == tl.c.team_id, lb.c.id == tl.c.label_id)))
-                    .where(tl.c.team_id == page.c.team_id, tl.c.thread_id == page.c.id).lateral("labelled"))
-        by_record = (tk.c.record_type, tk.c.record_id)
-        linked = (sa.select(*(sa.func.array_agg(aggregate_order_by(col, *by_record)).label(f"link_{col.name}")
-                              for col in by_record))
-                  .where(tk.c.team_id == page.c.team_id, tk.c.thread_id == page.c.id).lateral("linked"))
-        query = (sa.select(page, labelled, linked).select_from(page.join(labelled, sa.true()).join(linked, sa.true()))
-                 .order_by(page.c.last_message_at.desc(), page.c.id.desc()))  # the list's order
-        return [self._view(r) for r in await self.conn.execute(query)]
+        return [self._view(r) for r in await self.conn.execute(threads)]
 
     def _view(self, r: Any) -> ThreadView:
-        found = zip(r.label_id or (), r.label_name or (), r.label_created_at or ())
         return ThreadView(m.row_to_thread(r), m.row_to_contact(_Prefixed(r, "ct_")),
-                          tuple(Label(id=str(id), team_id=self.team_id, name=name, created_at=created)
-                                for id, name, created in found),
-                          tuple(ThreadLink(RecordType(kind), str(id))
-                                for kind, id in zip(r.link_record_type or (), r.link_record_id or ())))
+                          tuple(Label(id=id, team_id=self.team_id, name=name, created_at=dt.datetime.fromisoformat(at))
+                                for id, name, at in r.labels_json or ()),
+                          tuple(ThreadLink(RecordType(kind), id) for kind, id in r.links_json or ()))
 
     async def view(self, thread_id: str) -> ThreadView | None:
         views = await self._views(self._threads().where(communication_threads.c.id == thread_id))

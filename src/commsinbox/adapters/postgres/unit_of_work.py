@@ -33,6 +33,7 @@ from .repositories import (
 )
 
 _SCOPE = sa.text("SELECT set_config('app.team_id', :team, true), set_config('app.user_id', :user, true)")
+_ACT_AS = sa.text("SELECT set_config('app.user_id', :user, true)")
 
 
 class _PostgresUnitOfWork:
@@ -102,6 +103,9 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):
+    async def act_as(self, user_id: UserId) -> None:
+        await self.conn.execute(_ACT_AS, {"user": user_id})
+
     def _bind(self, conn: AsyncConnection) -> None:
         self.users = PostgresUserRepository(conn)
         self.tokens = PostgresTokenRepository(conn)
