@@ -7,11 +7,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 
+from ...domain.model.contacts import Contact
 from ...domain.model.labels import Label, RecordType, ThreadFilter, ThreadLink, ThreadView
 from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.threads import Thread, ThreadStatus
 from . import message_mappers as m
-from .messaging import _Prefixed, _Scoped
+from .messaging import _Scoped
 from .repositories import _write
 from .schema import communication_threads, contacts, labels, thread_labels, thread_links
 from .search import matching_threads
@@ -40,7 +41,7 @@ def _view_columns() -> list[Any]:
     SQLAlchemy then caches the compiled form of each list statement."""
     t, c, tl, lb, tk = communication_threads, contacts, thread_labels, labels, thread_links
     with_labels = tl.join(lb, sa.and_(lb.c.team_id == tl.c.team_id, lb.c.id == tl.c.label_id))
-    return [*t.c, *(col.label(f"ct_{col.name}") for col in c.c),
+    return [*t.c, *(col.label(f"ct_{col.name}") for col in c.c if col.name != "team_id"),  # the thread's team
             _json_of(tl, t, [lb.c.id, lb.c.name, lb.c.created_at], [sa.func.lower(lb.c.name), lb.c.id], "labels_json",
                      with_labels),
             _json_of(tk, t, [tk.c.record_type, tk.c.record_id], [tk.c.record_type, tk.c.record_id], "links_json")]
@@ -129,7 +130,9 @@ class PostgresInboxRepository(_Scoped):
         return [self._view(r) for r in await self.conn.execute(threads)]
 
     def _view(self, r: Any) -> ThreadView:
-        return ThreadView(m.row_to_thread(r), m.row_to_contact(_Prefixed(r, "ct_")),
+        contact = Contact(id=r.ct_id, team_id=r.team_id, created_at=r.ct_created_at, display_name=r.ct_display_name,
+                          phone=r.ct_phone, client_id=r.ct_client_id)
+        return ThreadView(m.row_to_thread(r), contact,
                           tuple(Label(id=id, team_id=self.team_id, name=name, created_at=dt.datetime.fromisoformat(at))
                                 for id, name, at in r.labels_json or ()),
                           tuple(ThreadLink(RecordType(kind), id) for kind, id in r.links_json or ()))

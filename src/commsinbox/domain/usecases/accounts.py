@@ -111,7 +111,7 @@ class AccountService:
 
     async def authenticate_member(self, token: str) -> tuple[User, list[Membership]]:
         """The token's user and their memberships, in one transaction (what every team procedure needs first)."""
-        async with self.uows.for_accounts() as uow:
+        async with self.uows.for_accounts(read_only=True) as uow:
             user = await self._user_of(uow, token)
             await uow.act_as(user.id)
             return user, [m for _, m in await uow.users.teams_of(user.id)]
