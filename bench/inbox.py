@@ -285,9 +285,10 @@ async def raw_latencies(owner_url: str, statements: list[tuple[str, Any]], sampl
 
 
 async def plans(owner_url: str, statements: list[tuple[str, Any]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each statement after the scope, planned with its values, then its generic plan
-    (EXPLAIN (GENERIC_PLAN), PostgreSQL 16): the application's statements are prepared from their fifth execution on
-    a connection, and PostgreSQL may then run the generic plan instead of planning each execution."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement after the scope, planned with its values as the application plans
+    every execution (its read-only units keep statements prepared but set plan_cache_mode = force_custom_plan), then
+    the generic plan (EXPLAIN (GENERIC_PLAN), PostgreSQL 16) PostgreSQL would otherwise switch to: one made for an
+    average team."""
     scope, *queries = statements
     found = []
     async with await app_role_connection(owner_url) as conn, conn.transaction(force_rollback=True):

@@ -1,4 +1,5 @@
-"""Read-only units of work: writes fail, and their statements stay prepared across transactions."""
+"""Read-only units of work: writes fail, and their statements stay prepared across transactions (each execution
+still planned with its values)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -44,4 +45,6 @@ async def test_statements_stay_prepared_only_across_read_only_units(
             await uow.conn.execute(COUNT)
     async with PostgresUnitOfWorkFactory(one_connection).for_team(team, read_only=True) as uow:
         prepared = (await uow.conn.execute(PREPARED)).scalar_one()
+        plans = (await uow.conn.execute(sa.text("SHOW plan_cache_mode"))).scalar_one()
     assert prepared == (1 if read_only else 0)  # a ROLLBACK makes psycopg forget them
+    assert plans == "force_custom_plan"  # … planned with their values all the same

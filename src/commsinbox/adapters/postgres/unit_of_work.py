@@ -33,6 +33,10 @@ from .repositories import (
 )
 
 _SCOPE = sa.text("SELECT set_config('app.team_id', :team, true), set_config('app.user_id', :user, true)")
+# Read-only units keep their statements prepared (they end in COMMIT), but each execution is still planned with its
+# values: a generic plan is made for an average team, and misleads for the largest ones (docs/performance.md).
+_READ_SCOPE = sa.text("SELECT set_config('app.team_id', :team, true), set_config('app.user_id', :user, true), "
+                      "set_config('plan_cache_mode', 'force_custom_plan', true)")
 _ACT_AS = sa.text("SELECT set_config('app.user_id', :user, true)")
 
 
@@ -51,7 +55,8 @@ class _PostgresUnitOfWork:
             if self._read_only:  # psycopg then sends BEGIN READ ONLY: no extra round trip
                 await self.conn.execution_options(postgresql_readonly=True)
             await self.conn.begin()
-            await self.conn.execute(_SCOPE, {"team": self._team or "", "user": self._user or ""})
+            await self.conn.execute(_READ_SCOPE if self._read_only else _SCOPE,
+                                    {"team": self._team or "", "user": self._user or ""})
         except BaseException:
             await self.conn.close()
             raise
