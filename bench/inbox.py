@@ -256,7 +256,7 @@ async def adapter_sql(owner_url: str, team: str, user: str, wire: dict[str, Any]
     sa.event.listen(engine.sync_engine, "before_cursor_execute",
                     lambda _conn, _cursor, sql, params, _context, _many: statements.append((sql, params)))
     request = ThreadListInput(**wire)
-    async with PostgresUnitOfWorkFactory(engine).for_team(team, user) as uow:
+    async with PostgresUnitOfWorkFactory(engine).for_team(team, user, read_only=True) as uow:  # as InboxService.list
         await uow.inbox.list(_filter(request), dt.datetime.now(dt.UTC), PageRequest.of(request.cursor, request.limit))
     await engine.dispose()
     return statements
