@@ -68,7 +68,7 @@ class _PostgresUnitOfWork:
         try:
             if self.conn.in_transaction():
                 # psycopg forgets its prepared statements at every ROLLBACK, never at COMMIT; a read-only
-                # transaction has nothing to commit, so ending it so lets repeated reads skip parse and plan.
+                # transaction has nothing to commit, so ending it so lets repeated reads skip their parse.
                 await (self.conn.commit() if self._read_only and exc_type is None else self.conn.rollback())
         finally:
             await self.conn.close()

@@ -22,13 +22,17 @@ def bearer_token(request: web.Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-async def current_user(request: web.Request) -> User:
-    if user_key in request:
-        return request[user_key]
+def _required_token(request: web.Request) -> str:
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated("sign in: send `Authorization: Bearer <token>` or the session cookie")
-    user = await request.app[services_key].accounts.authenticate(token)
+    return token
+
+
+async def current_user(request: web.Request) -> User:
+    if user_key in request:
+        return request[user_key]
+    user = await request.app[services_key].accounts.authenticate(_required_token(request))
     request[user_key] = user
     return user
 
@@ -39,10 +43,7 @@ async def current_actor(request: web.Request, team: str | None = None) -> Actor:
     if user_key in request:
         user, memberships = request[user_key], None
     else:
-        token = bearer_token(request)
-        if token is None:
-            raise Unauthenticated("sign in: send `Authorization: Bearer <token>` or the session cookie")
-        user, memberships = await request.app[services_key].accounts.authenticate_member(token)
+        user, memberships = await request.app[services_key].accounts.authenticate_member(_required_token(request))
         request[user_key] = user
     team_id = _team_id(*(("teamId", team) if team is not None else ("x-team-id", request.headers.get("x-team-id"))))
     if memberships is None:
