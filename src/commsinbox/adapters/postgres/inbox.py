@@ -14,7 +14,7 @@ from ...domain.model.threads import Thread, ThreadStatus
 from . import message_mappers as m
 from .messaging import _Scoped
 from .repositories import _write
-from .schema import communication_threads, contacts, labels, thread_labels, thread_links
+from .schema import Id, communication_threads, contacts, labels, thread_labels, thread_links
 from .search import matching_threads
 
 
@@ -41,7 +41,12 @@ def _view_columns() -> list[Any]:
     SQLAlchemy then caches the compiled form of each list statement."""
     t, c, tl, lb, tk = communication_threads, contacts, thread_labels, labels, thread_links
     with_labels = tl.join(lb, sa.and_(lb.c.team_id == tl.c.team_id, lb.c.id == tl.c.label_id))
-    return [*t.c, *(col.label(f"ct_{col.name}") for col in c.c if col.name != "team_id"),  # the thread's team
+
+    def as_text(col: sa.Column[Any], name: str) -> Any:  # ids as text: no uuid.UUID made and turned back per value
+        return sa.cast(col, sa.Text).label(name) if isinstance(col.type, type(Id)) else col.label(name)
+
+    return [*(as_text(col, col.name) for col in t.c),
+            *(as_text(col, f"ct_{col.name}") for col in c.c if col.name != "team_id"),  # the thread's team
             _json_of(tl, t, [lb.c.id, lb.c.name, lb.c.created_at], [sa.func.lower(lb.c.name), lb.c.id], "labels_json",
                      with_labels),
             _json_of(tk, t, [tk.c.record_type, tk.c.record_id], [tk.c.record_type, tk.c.record_id], "links_json")]

@@ -1,5 +1,5 @@
 """What an inbox search matches (docs/inbox.md#search). The PostgreSQL adapter keeps the same terms in its
-search tables (migration 0006 computes them with the same rule); the in-memory adapter applies `matches` directly.
+search tables (migration 0006 computes them with the same rule); the in-memory adapter calls these functions.
 
 A thread matches a query when any of these holds:
 - every word of the query begins a word of the contact's name ("carv" finds "Ana Carvalho");
