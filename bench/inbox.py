@@ -9,7 +9,8 @@ Sizes come from BENCH_THREADS (100,000), BENCH_MESSAGES (1,000,000), BENCH_TEAMS
 the measured team's share of the threads; the other teams split the rest evenly), BENCH_SAMPLES (200 requests
 per query, fewer for a query that would take more than 30 s) and BENCH_DEEP_PAGE (20).
 
-Prints EXPLAIN (ANALYZE, BUFFERS) of every statement of every query, flagging sequential scans on the large tables,
+Prints EXPLAIN (ANALYZE, BUFFERS) and the generic plan of every statement of every query, flagging sequential scans
+on the large tables (in either plan),
 then p50/p95/p99 per query over HTTP, the same for the raw SQL, and the ratio of the raw p50 to the API's. The seed
 runs as the embedded server's superuser, which row-level security does not restrict."""
 from __future__ import annotations
@@ -39,7 +40,8 @@ from commsinbox.entrypoints.web.routers.inbox import ThreadListInput, _filter
 
 LIST_TARGET_MS, SEARCH_TARGET_MS = 10, 50
 MIN_SAMPLES, SECONDS_PER_QUERY = 20, 30  # slow queries get fewer samples, so a full run stays practical
-LARGE_TABLES = ("communication_threads", "communication_messages", "contacts", "thread_labels")
+LARGE_TABLES = ("communication_threads", "communication_messages", "contacts", "thread_labels", "thread_links",
+                "contact_search_terms", "message_search_terms")
 AGENTS_PER_TEAM = 5
 LABELS = ["Follow-up", "VIP", "Wholesale", "Returns", "Urgent", "New lead", "Complaint", "Escalated"]  # most used first
 FIRST_NAMES = ("Ana Maria João José Pedro Lucas Mariana Juliana Gabriel Rafael Fernanda Camila Bruno Carlos Paulo "
@@ -254,7 +256,7 @@ async def adapter_sql(owner_url: str, team: str, user: str, wire: dict[str, Any]
     sa.event.listen(engine.sync_engine, "before_cursor_execute",
                     lambda _conn, _cursor, sql, params, _context, _many: statements.append((sql, params)))
     request = ThreadListInput(**wire)
-    async with PostgresUnitOfWorkFactory(engine).for_team(team, user) as uow:
+    async with PostgresUnitOfWorkFactory(engine).for_team(team, user, read_only=True) as uow:  # as InboxService.list
         await uow.inbox.list(_filter(request), dt.datetime.now(dt.UTC), PageRequest.of(request.cursor, request.limit))
     await engine.dispose()
     return statements
@@ -269,10 +271,13 @@ async def app_role_connection(owner_url: str) -> psycopg.AsyncConnection[Any]:
 
 
 async def raw_latencies(owner_url: str, statements: list[tuple[str, Any]], samples: int) -> list[float]:
-    """The same statements in one transaction each, straight through psycopg as the application role."""
+    """The same statements in one transaction each, straight through psycopg as the application role, as the unit of
+    work runs a read: READ ONLY, ended by COMMIT (so psycopg prepares the statements from their fifth execution)."""
     async with await app_role_connection(owner_url) as conn:
+        await conn.set_read_only(True)
+
         async def transaction() -> None:
-            async with conn.transaction(force_rollback=True):  # as the unit of work ends a read
+            async with conn.transaction():
                 for sql, params in statements:
                     await (await conn.execute(sql, params)).fetchall()
 
@@ -280,16 +285,26 @@ async def raw_latencies(owner_url: str, statements: list[tuple[str, Any]], sampl
 
 
 async def plans(owner_url: str, statements: list[tuple[str, Any]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each statement after the scope, planned with its values as in the application
-    (whose read transactions end in ROLLBACK, at which psycopg forgets its prepared statements)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement after the scope, planned with its values as the application plans
+    every execution (its read-only units keep statements prepared but set plan_cache_mode = force_custom_plan), then
+    the generic plan (EXPLAIN (GENERIC_PLAN), PostgreSQL 16) PostgreSQL would otherwise switch to: one made for an
+    average team."""
     scope, *queries = statements
     found = []
     async with await app_role_connection(owner_url) as conn, conn.transaction(force_rollback=True):
         await conn.execute(*scope)
         for sql, params in queries:
             rows = await (await conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)).fetchall()
-            found.append("\n".join(row[0] for row in rows))
+            generic = await (await conn.execute("EXPLAIN (GENERIC_PLAN) " + numbered(sql))).fetchall()
+            found.append("\n".join(row[0] for row in rows) + "\n--- generic plan:\n" +
+                         "\n".join(row[0] for row in generic))
     return found
+
+
+def numbered(sql: str) -> str:
+    """psycopg's %(name)s placeholders as $1, $2 … (one number per name), for EXPLAIN (GENERIC_PLAN)."""
+    names: dict[str, int] = {}
+    return re.sub(r"%\((\w+)\)s", lambda m: f"${names.setdefault(m.group(1), len(names) + 1)}", sql)
 
 
 def shortened(text: str, width: int = 200) -> str:

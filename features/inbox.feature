@@ -85,7 +85,7 @@ Feature: Inbox — the agent's daily work on threads
       When "Max" links the thread of "Ana" to the client "Rose" of "Florist"
       Then it is not found
 
-  Rule: a thread is found by the customer's name, phone digits, or the words of one of their messages
+  Rule: a thread is found by the beginnings of the customer's name words, digits anywhere in their phone, or the whole words of one of their messages
 
     Scenario Outline: searching for <query>
       Given "Bruno" wrote to "Bakery"
@@ -99,6 +99,7 @@ Feature: Inbox — the agent's daily work on threads
         | GLUTEN carrot     | "Ana"             |
         | tomorrow          | "Bruno"           |
         | Bruno             | "Bruno"           |
+        | bru               | "Bruno"           |
         | hello             | "Ana" and "Bruno" |
 
     Scenario: the words must come from one message, and never from another team
@@ -107,6 +108,8 @@ Feature: Inbox — the agent's daily work on threads
       When "Ana" writes "Is the carrot cake gluten free?"
       Then searching "carrot tomorrow" finds nobody
       And searching "Carla" finds nobody
+      And searching "runo" finds nobody
+      And searching "carr" finds nobody
 
 
   Rule: agents see their own threads, and the unassigned ones while the team allows it

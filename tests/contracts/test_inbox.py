@@ -221,6 +221,41 @@ async def test_search_by_contact_name_phone_and_message_text(services: Services)
     assert await found("team") == []  # the other team's message is never searched
 
 
+async def test_search_semantics_name_beginnings_phone_digits_anywhere_and_whole_words(services: Services) -> None:
+    """The rule of domain/model/search.py, the same on both adapters (PostgreSQL reads its search-term tables)."""
+    member = await make_team(services)
+    key = await connect(services, member)
+
+    def named(name: str, digits: str, body: str, minutes: int) -> object:
+        message = text(key, wa_id=digits, phone="+" + digits, body=body, minutes=minutes)
+        return attrs.evolve(message, contact=attrs.evolve(message.contact, display_name=name))
+
+    await services.ingest.ingest([
+        named("Mariana Carvalho", "5511912340001", "Refund for the DAMAGED box, order 123456", 0),  # type: ignore[list-item]
+        named("João Souza-Lima", "5521987650002", "Is the réfund_code ready? " + "x" * 70 + "yz", 1),  # type: ignore[list-item]
+        named("Carla", "14155550003", "hello", 2)])  # type: ignore[list-item]
+
+    async def found(query: str) -> list[str]:
+        return sorted(v.contact.display_name for v in await threads_of(services, member, ThreadFilter(query=query)))
+
+    assert await found("carv") == ["Mariana Carvalho"]  # a name word's beginning, in any case
+    assert await found("arvalho") == []  # … not its middle
+    assert await found("mar CARV") == ["Mariana Carvalho"]  # every query word begins some name word
+    assert await found("mar lima") == []
+    assert await found("joão") == await found("JOÃO") == ["João Souza-Lima"]
+    assert await found("lima") == ["João Souza-Lima"]  # "-" separates words
+    assert await found("1234-0001") == ["Mariana Carvalho"]  # digits anywhere in the phone, separators ignored
+    assert await found("(55) 21 98765") == ["João Souza-Lima"]
+    assert await found("555") == []  # fewer than four digits never search phones
+    assert await found("damaged refund") == ["Mariana Carvalho"]  # whole message words, any order and case
+    assert await found("damage") == []  # … whole words only
+    assert await found("123456") == ["Mariana Carvalho"]
+    assert await found("réfund_code") == ["João Souza-Lima"]  # letters beyond ASCII and "_" belong to words
+    assert await found("x" * 64) == ["João Souza-Lima"]  # a long word counts by its first 64 characters
+    assert await found("carla hello") == []  # name words and message words do not mix
+    assert await found("!!") == []
+
+
 async def test_agents_see_their_own_threads_and_unassigned_ones_while_the_team_allows(services: Services) -> None:
     owner = await make_team(services)
     agent, other = await join(services, owner, Role.AGENT), await join(services, owner, Role.AGENT)

@@ -40,6 +40,18 @@ async def test_login_returns_a_session_that_authenticates(services: Services) ->
         await services.accounts.authenticate(result.token)
 
 
+async def test_a_token_and_its_users_memberships_are_read_together(services: Services) -> None:
+    owner, other = await make_team(services), await make_team(services)
+    agent = await join(services, owner, Role.AGENT)
+    await services.accounts.create_user(random_email(), PASSWORD, team=other.team_id, role=Role.AGENT)
+    token = (await services.accounts.login(agent.email, PASSWORD, "10.0.0.1")).token
+    user, memberships = await services.accounts.authenticate_member(token)
+    assert (user.id, [(m.team_id, m.role) for m in memberships]) == (agent.user_id, [(owner.team_id, Role.AGENT)])
+    await services.accounts.logout(token)
+    with pytest.raises(Unauthenticated):
+        await services.accounts.authenticate_member(token)
+
+
 async def test_wrong_password_and_unknown_email_read_the_same(services: Services) -> None:
     owner = await make_team(services)
     with pytest.raises(Unauthenticated) as wrong:

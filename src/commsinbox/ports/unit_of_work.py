@@ -79,8 +79,16 @@ class AccountUnitOfWork(UnitOfWork, Protocol):
     inbound: InboundEventStore
     canaries: KeyringCanaries
 
+    async def act_as(self, user_id: UserId) -> None:
+        """For the rest of this transaction, the memberships visible are `user_id`'s (once the caller has
+        authenticated them: it spares a second transaction for the memberships)."""
+
 
 class UnitOfWorkFactory(Protocol):
-    def for_team(self, team_id: TeamId, user_id: UserId | None = None) -> TeamUnitOfWork: ...
+    """`read_only=True`: the work only reads (a write fails), and the transaction ends in a commit, which lets
+    the database adapter keep its prepared statements (docs/performance.md)."""
 
-    def for_accounts(self, user_id: UserId | None = None) -> AccountUnitOfWork: ...
+    def for_team(self, team_id: TeamId, user_id: UserId | None = None, *, read_only: bool = False
+                 ) -> TeamUnitOfWork: ...
+
+    def for_accounts(self, user_id: UserId | None = None, *, read_only: bool = False) -> AccountUnitOfWork: ...

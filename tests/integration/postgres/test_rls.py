@@ -62,7 +62,7 @@ async def seed_every_table(services: Services) -> tuple[str, str]:
 MESSAGING_SEED_ORDER = ("communication_accounts", "contacts", "contact_identities", "communication_threads",
                         "communication_messages", "message_attachments", "message_status_events", "outbox",
                         "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
-                        "message_templates", "audit_log")
+                        "contact_search_terms", "message_search_terms", "message_templates", "audit_log")
 
 
 def team_column(table: str) -> str:
@@ -183,6 +183,9 @@ def _insert_as(table: str, team_id: str, seed: dict[str, str] | None = None) -> 
         "thread_links": {"team_id": team_id, "thread_id": ids["thread"], "record_type": "client", "record_id": new},
         "consent_records": {"team_id": team_id, "contact_id": ids["contact"], "channel": "whatsapp",
                             "status": "opted_out", "source": "probe", "at": now},
+        "contact_search_terms": {"team_id": team_id, "field": "name", "term": new, "contact_id": ids["contact"]},
+        "message_search_terms": {"team_id": team_id, "term": new, "thread_id": ids["thread"],
+                                 "message_id": ids["message"]},
         "transaction_files": {"team_id": team_id, "transaction_id": ids["transaction"], "path": ids["path"],
                               "attached_at": now},
         "message_templates": {"id": new, "team_id": team_id, "account_id": ids["account"], "name": "probe",

@@ -7,7 +7,8 @@ from typing import Any
 import attrs
 
 from ...domain.model.errors import Conflict
-from ...domain.model.labels import query_words, Label, ThreadFilter, ThreadLink, ThreadView
+from ...domain.model import search
+from ...domain.model.labels import Label, ThreadFilter, ThreadLink, ThreadView
 from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.threads import Thread
 from .messaging import _Scoped
@@ -77,17 +78,14 @@ class MemoryInboxRepository(_Scoped):
                 and (not where.query or self._found(t, where.query)))
 
     def _found(self, t: Thread, query: str) -> bool:
-        """Like the PostgreSQL search: name contains the text, phone contains its digits, or a message of the
-        thread holds every word."""
+        """The rule of domain/model/search.py, which the PostgreSQL adapter's search tables implement."""
         contact = self.tx.rows("contacts")[(t.contact_id,)]
-        digits = "".join(ch for ch in query if ch.isdigit())
-        if query.strip().lower() in (contact.display_name or "").lower() or (
-                len(digits) >= 4 and digits in (contact.phone or "")):
+        wanted = search.words(query)
+        if search.name_matches(wanted, contact.display_name) or search.phone_matches(
+                search.query_digits(query), contact.phone):
             return True
-        words = set(query_words(query))
-        return bool(words) and any(words <= set(query_words(m.content or ""))
-                                   for m in self.tx.rows("communication_messages").values()
-                                   if m.team_id == self.team_id and m.thread_id == t.id)
+        return search.message_matches(wanted, (m.content for m in self.tx.rows("communication_messages").values()
+                                               if m.team_id == self.team_id and m.thread_id == t.id))
 
     def _label_ids(self, thread_id: str) -> set[str]:
         return {k[2] for k in self.tx.rows("thread_labels") if k[:2] == (self.team_id, thread_id)}

@@ -96,13 +96,18 @@ class MemoryAccountUnitOfWork(_MemoryUnitOfWork):
         self.inbound = MemoryInboundEventStore(tx)
         self.canaries = MemoryKeyringCanaries(tx)
 
+    async def act_as(self, user_id: UserId) -> None:
+        self.user_id = self.users.user_id = user_id
+
 
 @attrs.define
 class MemoryUnitOfWorkFactory:
     db: MemoryDatabase = attrs.field(factory=MemoryDatabase)
 
-    def for_team(self, team_id: TeamId, user_id: UserId | None = None) -> MemoryTeamUnitOfWork:
+    def for_team(self, team_id: TeamId, user_id: UserId | None = None, *, read_only: bool = False
+                 ) -> MemoryTeamUnitOfWork:
         return MemoryTeamUnitOfWork(self.db, team_id)
 
-    def for_accounts(self, user_id: UserId | None = None) -> MemoryAccountUnitOfWork:
+    def for_accounts(self, user_id: UserId | None = None, *, read_only: bool = False
+                     ) -> MemoryAccountUnitOfWork:
         return MemoryAccountUnitOfWork(self.db, user_id)

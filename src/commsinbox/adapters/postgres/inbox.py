@@ -5,15 +5,17 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import REGCONFIG, insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 
-from ...domain.model.labels import query_words, Label, RecordType, ThreadFilter, ThreadLink, ThreadView
+from ...domain.model.contacts import Contact
+from ...domain.model.labels import Label, RecordType, ThreadFilter, ThreadLink, ThreadView
 from ...domain.model.paging import Cursor, Page, PageRequest
 from ...domain.model.threads import Thread, ThreadStatus
 from . import message_mappers as m
-from .messaging import _Prefixed, _Scoped
+from .messaging import _Scoped
 from .repositories import _write
-from .schema import communication_messages, communication_threads, contacts, labels, thread_labels, thread_links
+from .schema import Id, communication_threads, contacts, labels, thread_labels, thread_links
+from .search import matching_threads
 
 
 def _row_to_label(r: Any) -> Label:
@@ -22,6 +24,35 @@ def _row_to_label(r: Any) -> Label:
 
 def _label_values(label: Label) -> dict[str, Any]:
     return {"id": label.id, "team_id": label.team_id, "name": label.name, "created_at": label.created_at}
+
+
+def _json_of(table: sa.Table, thread: sa.Table, values: list[Any], order: list[Any], name: str,
+             joined: Any = None) -> sa.Label[Any]:
+    """A thread's rows of `table` as one JSON array of arrays (a correlated subquery of the thread list: PostgreSQL
+    evaluates it only for the rows the LIMIT keeps, after any sort)."""
+    return (sa.select(sa.func.json_agg(aggregate_order_by(sa.func.json_build_array(*values), *order)))
+            .select_from(joined if joined is not None else table)
+            .where(table.c.team_id == thread.c.team_id, table.c.thread_id == thread.c.id)
+            .scalar_subquery().label(name))
+
+
+def _view_columns() -> list[Any]:
+    """A thread's columns, its contact's (as ct_*), and its labels and links: a page in one statement. Built once;
+    SQLAlchemy then caches the compiled form of each list statement."""
+    t, c, tl, lb, tk = communication_threads, contacts, thread_labels, labels, thread_links
+    with_labels = tl.join(lb, sa.and_(lb.c.team_id == tl.c.team_id, lb.c.id == tl.c.label_id))
+
+    def as_text(col: sa.Column[Any], name: str) -> Any:  # ids as text: no uuid.UUID made and turned back per value
+        return sa.cast(col, sa.Text).label(name) if isinstance(col.type, type(Id)) else col.label(name)
+
+    return [*(as_text(col, col.name) for col in t.c),
+            *(as_text(col, f"ct_{col.name}") for col in c.c if col.name != "team_id"),  # the thread's team
+            _json_of(tl, t, [lb.c.id, lb.c.name, lb.c.created_at], [sa.func.lower(lb.c.name), lb.c.id], "labels_json",
+                     with_labels),
+            _json_of(tk, t, [tk.c.record_type, tk.c.record_id], [tk.c.record_type, tk.c.record_id], "links_json")]
+
+
+_VIEW_COLUMNS = _view_columns()
 
 
 class PostgresLabelRepository(_Scoped):
@@ -50,8 +81,7 @@ class PostgresLabelRepository(_Scoped):
 class PostgresInboxRepository(_Scoped):
     def _threads(self) -> sa.Select[Any]:
         t, c = communication_threads, contacts
-        return (sa.select(t, *(col.label(f"ct_{col.name}") for col in c.c))
-                .join(c, sa.and_(c.c.team_id == t.c.team_id, c.c.id == t.c.contact_id))
+        return (sa.select(*_VIEW_COLUMNS).join(c, sa.and_(c.c.team_id == t.c.team_id, c.c.id == t.c.contact_id))
                 .where(t.c.team_id == self.team_id))
 
     async def list(self, where: ThreadFilter, now: dt.datetime, page: PageRequest) -> Page[ThreadView]:
@@ -61,11 +91,10 @@ class PostgresInboxRepository(_Scoped):
         if page.after is not None:
             query = query.where(sa.tuple_(t.c.last_message_at, t.c.id) < sa.tuple_(
                 sa.literal(page.after.created_at, t.c.last_message_at.type), sa.literal(page.after.id, t.c.id.type)))
-        rows = list(await self.conn.execute(query))
-        views = await self._views(rows[: page.limit])
-        more = len(rows) > page.limit
-        last = views[-1].thread if views else None
-        return Page(tuple(views), Cursor(last.last_message_at, last.id).encode() if more and last else None)
+        views = await self._views(query)
+        more = len(views) > page.limit
+        last = views[page.limit - 1].thread if more else None
+        return Page(tuple(views[: page.limit]), Cursor(last.last_message_at, last.id).encode() if last else None)
 
     def _conditions(self, where: ThreadFilter, now: dt.datetime) -> list[sa.ColumnElement[bool]]:
         t = communication_threads
@@ -94,7 +123,7 @@ class PostgresInboxRepository(_Scoped):
         if where.unread is not None:
             conditions.append(t.c.unread_count > 0 if where.unread else t.c.unread_count == 0)
         if where.query:
-            conditions.append(self._search(where.query))
+            conditions.append(matching_threads(self.team_id, where.query))
         if where.link is not None:
             tk = thread_links
             conditions.append(sa.exists().where(tk.c.team_id == t.c.team_id, tk.c.thread_id == t.c.id,
@@ -102,43 +131,19 @@ class PostgresInboxRepository(_Scoped):
                                                 tk.c.record_id == where.link.record_id))
         return conditions
 
-    def _search(self, query: str) -> sa.ColumnElement[bool]:
-        """The contact's name contains the text, their phone its digits, or a message of the thread matches
-        every word (core full-text search: `simple` configuration, GIN index, no extension needed)."""
-        t, c, msg = communication_threads, contacts, communication_messages
-        digits = "".join(ch for ch in query if ch.isdigit())
-        found = [c.c.display_name.ilike("%" + query.strip() + "%", escape="\\")]
-        if len(digits) >= 4:
-            found.append(c.c.phone.contains(digits, autoescape=True))
-        words = query_words(query)
-        if words:
-            found.append(sa.exists().where(
-                msg.c.team_id == t.c.team_id, msg.c.thread_id == t.c.id,
-                msg.c.search_vector.op("@@")(sa.func.to_tsquery(sa.literal("simple", sa.Text).cast(REGCONFIG),
-                                                                " & ".join(words)))))
-        return sa.or_(*found)
+    async def _views(self, threads: sa.Select[Any]) -> list[ThreadView]:
+        return [self._view(r) for r in await self.conn.execute(threads)]
 
-    async def _views(self, rows: list[Any]) -> list[ThreadView]:
-        if not rows:
-            return []
-        ids = [r.id for r in rows]
-        tl, tk = thread_labels, thread_links
-        found: dict[str, list[Label]] = {}
-        for r in await self.conn.execute(sa.select(tl.c.thread_id, labels).join(
-                labels, sa.and_(labels.c.team_id == tl.c.team_id, labels.c.id == tl.c.label_id))
-                .where(tl.c.team_id == self.team_id, tl.c.thread_id.in_(ids))
-                .order_by(sa.func.lower(labels.c.name), labels.c.id)):
-            found.setdefault(r.thread_id, []).append(_row_to_label(r))
-        linked: dict[str, list[ThreadLink]] = {}
-        for r in await self.conn.execute(sa.select(tk).where(tk.c.team_id == self.team_id, tk.c.thread_id.in_(ids))
-                                         .order_by(tk.c.record_type, tk.c.record_id)):
-            linked.setdefault(r.thread_id, []).append(ThreadLink(RecordType(r.record_type), r.record_id))
-        return [ThreadView(m.row_to_thread(r), m.row_to_contact(_Prefixed(r, "ct_")),
-                           tuple(found.get(r.id, ())), tuple(linked.get(r.id, ()))) for r in rows]
+    def _view(self, r: Any) -> ThreadView:
+        contact = Contact(id=r.ct_id, team_id=r.team_id, created_at=r.ct_created_at, display_name=r.ct_display_name,
+                          phone=r.ct_phone, client_id=r.ct_client_id)
+        return ThreadView(m.row_to_thread(r), contact,
+                          tuple(Label(id=id, team_id=self.team_id, name=name, created_at=dt.datetime.fromisoformat(at))
+                                for id, name, at in r.labels_json or ()),
+                          tuple(ThreadLink(RecordType(kind), id) for kind, id in r.links_json or ()))
 
     async def view(self, thread_id: str) -> ThreadView | None:
-        rows = list(await self.conn.execute(self._threads().where(communication_threads.c.id == thread_id)))
-        views = await self._views(rows)
+        views = await self._views(self._threads().where(communication_threads.c.id == thread_id))
         return views[0] if views else None
 
     async def assignees(self, thread_ids: list[str]) -> dict[str, str | None]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -229,6 +229,9 @@ communication_threads = sa.Table(
                             name="fk_threads_contact", ondelete="CASCADE"),
     sa.Index("ix_threads_team_last_message", "team_id", sa.text("last_message_at DESC"), sa.text("id DESC")),
     sa.Index("ix_threads_account_contact", "account_id", "contact_id", sa.text("created_at DESC")),
+    sa.Index("ix_threads_team_assignee", "team_id", "assignee_id", sa.text("last_message_at DESC"),
+             sa.text("id DESC")),
+    sa.Index("ix_threads_team_contact", "team_id", "contact_id"),  # behind fk_threads_contact, and search by name
     # one active thread per account + contact; resolved ones are history
     sa.Index("uq_threads_active", "account_id", "contact_id", unique=True,
              postgresql_where=sa.text("status <> 'resolved'")),
@@ -253,8 +256,6 @@ communication_messages = sa.Table(
     sa.Column("error_code", sa.Text),
     sa.Column("error_message", sa.Text),
     sa.Column("created_at", Stamp, nullable=False),
-    sa.Column("search_vector", TSVECTOR, sa.Computed("to_tsvector('simple'::regconfig, coalesce(content, ''))",
-                                                     persisted=True)),
     sa.Column("idempotency_key", sa.Text),  # outbound: the client's key, one send per key and team
     sa.Column("dispatch", sa.Text),  # outbound: waiting → sending → done
     sa.Column("send_after", Stamp),  # outbound: when the send job may take it (again)
@@ -265,7 +266,6 @@ communication_messages = sa.Table(
              postgresql_where=sa.text("dispatch IN ('waiting', 'sending')")),
     sa.UniqueConstraint("team_id", "id"),
     sa.UniqueConstraint("account_id", "provider_message_id"),
-    sa.Index("ix_messages_search", "search_vector", postgresql_using="gin"),
     sa.ForeignKeyConstraint(["team_id", "thread_id"], ["communication_threads.team_id",
                             "communication_threads.id"], name="fk_messages_thread", ondelete="CASCADE"),
     sa.Index("ix_messages_thread_sent", "thread_id", sa.text("sent_at DESC"), sa.text("id DESC")),
@@ -332,6 +332,29 @@ thread_labels = sa.Table(
     sa.ForeignKeyConstraint(["team_id", "label_id"], ["labels.team_id", "labels.id"],
                             name="fk_thread_labels_label", ondelete="CASCADE"),
     sa.Index("ix_thread_labels_label", "team_id", "label_id"),
+)
+
+# Search terms (migration 0009 keeps them by trigger; docs/inbox.md#search): btree conditions on them stay
+# usable under RLS, where a full-text `@@` is not leakproof and would never reach its index.
+contact_search_terms = sa.Table(
+    "contact_search_terms", metadata,
+    _team_id(references_team=False),
+    sa.Column("field", sa.Text, nullable=False),  # name: a word of the name | phone: a 4+ digit suffix of it
+    sa.Column("term", sa.Text(collation="C"), nullable=False),  # bytewise order: a prefix is one index range
+    sa.Column("contact_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "field", "term", "contact_id"),
+    sa.CheckConstraint("field IN ('name', 'phone')", name="field"),
+    sa.Index("ix_contact_search_terms_contact", "team_id", "contact_id"),
+)
+
+message_search_terms = sa.Table(
+    "message_search_terms", metadata,
+    _team_id(references_team=False),
+    sa.Column("term", sa.Text(collation="C"), nullable=False),  # one distinct word of the message
+    sa.Column("thread_id", Id, nullable=False),
+    sa.Column("message_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("team_id", "term", "thread_id", "message_id"),
+    sa.Index("ix_message_search_terms_thread", "thread_id"),
 )
 
 # A thread linked to one of the team's business records (the record is checked by the use case).
@@ -461,7 +484,7 @@ TEAM_TABLES = ("teams", "team_memberships", "team_settings", "clients", "orders"
                "measurements", "vault_files", "communication_accounts", "contacts", "contact_identities",
                "communication_threads", "communication_messages", "message_attachments", "message_status_events",
                "outbox", "labels", "thread_labels", "thread_links", "transaction_files", "consent_records",
-               "message_templates", "audit_log")
+               "message_templates", "audit_log", "contact_search_terms", "message_search_terms")
 APPEND_ONLY_TABLES = ("audit_log",)  # the application role may SELECT and INSERT only
 SYSTEM_TABLES = ("users", "auth_tokens", "auth_throttle", "account_routes", "inbound_events", "keyring_canaries",
                  "rate_limits")

@@ -35,21 +35,30 @@ from .repositories import (
 )
 
 _SCOPE = sa.text("SELECT set_config('app.team_id', :team, true), set_config('app.user_id', :user, true)")
+# Read-only units keep their statements prepared (they end in COMMIT), but each execution is still planned with its
+# values: a generic plan is made for an average team, and misleads for the largest ones (docs/performance.md).
+_READ_SCOPE = sa.text("SELECT set_config('app.team_id', :team, true), set_config('app.user_id', :user, true), "
+                      "set_config('plan_cache_mode', 'force_custom_plan', true)")
+_ACT_AS = sa.text("SELECT set_config('app.user_id', :user, true)")
 
 
 class _PostgresUnitOfWork:
     conn: AsyncConnection
 
-    def __init__(self, engine: AsyncEngine, team_id: str | None, user_id: str | None) -> None:
+    def __init__(self, engine: AsyncEngine, team_id: str | None, user_id: str | None, read_only: bool) -> None:
         self._engine = engine
         self._team = team_id
         self._user = user_id
+        self._read_only = read_only
 
     async def __aenter__(self) -> Self:
         self.conn = await self._engine.connect()
         try:
+            if self._read_only:  # psycopg then sends BEGIN READ ONLY: no extra round trip
+                await self.conn.execution_options(postgresql_readonly=True)
             await self.conn.begin()
-            await self.conn.execute(_SCOPE, {"team": self._team or "", "user": self._user or ""})
+            await self.conn.execute(_READ_SCOPE if self._read_only else _SCOPE,
+                                    {"team": self._team or "", "user": self._user or ""})
         except BaseException:
             await self.conn.close()
             raise
@@ -60,7 +69,9 @@ class _PostgresUnitOfWork:
                         tb: TracebackType | None) -> None:
         try:
             if self.conn.in_transaction():
-                await self.conn.rollback()
+                # psycopg forgets its prepared statements at every ROLLBACK, never at COMMIT; a read-only
+                # transaction has nothing to commit, so ending it so lets repeated reads skip their parse.
+                await (self.conn.commit() if self._read_only and exc_type is None else self.conn.rollback())
         finally:
             await self.conn.close()
 
@@ -72,8 +83,8 @@ class _PostgresUnitOfWork:
 
 
 class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
-    def __init__(self, engine: AsyncEngine, team_id: TeamId, user_id: UserId | None) -> None:
-        super().__init__(engine, team_id, user_id)
+    def __init__(self, engine: AsyncEngine, team_id: TeamId, user_id: UserId | None, read_only: bool) -> None:
+        super().__init__(engine, team_id, user_id, read_only)
         self.team_id = team_id
 
     def _bind(self, conn: AsyncConnection) -> None:
@@ -106,6 +117,9 @@ class PostgresTeamUnitOfWork(_PostgresUnitOfWork):
 
 
 class PostgresAccountUnitOfWork(_PostgresUnitOfWork):
+    async def act_as(self, user_id: UserId) -> None:
+        await self.conn.execute(_ACT_AS, {"user": user_id})
+
     def _bind(self, conn: AsyncConnection) -> None:
         self.users = PostgresUserRepository(conn)
         self.tokens = PostgresTokenRepository(conn)
@@ -118,8 +132,9 @@ class PostgresAccountUnitOfWork(_PostgresUnitOfWork):
 class PostgresUnitOfWorkFactory:
     engine: AsyncEngine
 
-    def for_team(self, team_id: TeamId, user_id: UserId | None = None) -> PostgresTeamUnitOfWork:
-        return PostgresTeamUnitOfWork(self.engine, team_id, user_id)
+    def for_team(self, team_id: TeamId, user_id: UserId | None = None, *, read_only: bool = False
+                 ) -> PostgresTeamUnitOfWork:
+        return PostgresTeamUnitOfWork(self.engine, team_id, user_id, read_only)
 
-    def for_accounts(self, user_id: UserId | None = None) -> PostgresAccountUnitOfWork:
-        return PostgresAccountUnitOfWork(self.engine, None, user_id)
+    def for_accounts(self, user_id: UserId | None = None, *, read_only: bool = False) -> PostgresAccountUnitOfWork:
+        return PostgresAccountUnitOfWork(self.engine, None, user_id, read_only)

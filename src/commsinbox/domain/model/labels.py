@@ -4,8 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-import re
-
 import attrs
 
 from .contacts import Contact
@@ -45,14 +43,9 @@ class ThreadFilter:
     contact_id: str | None = None
     unread: bool | None = None
     link: ThreadLink | None = None
-    query: str | None = None  # words in the contact's name, digits of their phone, or words of a message
+    query: str | None = None  # what search.py matches: the contact's name or phone, or a message's words
     visible_to: str | None = None  # only threads assigned to this user (and unassigned ones when `with_unassigned`)
     with_unassigned: bool = True
-
-
-def query_words(text: str) -> list[str]:
-    """The words a search looks for, lower-cased (letters and digits, as PostgreSQL's 'simple' parser)."""
-    return re.findall(r"\w+", text.lower())
 
 
 @attrs.frozen

@@ -32,12 +32,16 @@ class TeamAccess:
         """The actor for `team_id`, or for the user's only team. Another team's id reads as not found."""
         async with self.uows.for_accounts(user_id) as uow:
             memberships = [m for _, m in await uow.users.teams_of(user_id)]
-        if team_id is None:
-            if len(memberships) != 1:
-                raise InvalidInput.single(
-                    "x-team-id", f"header is required: you belong to {len(memberships)} teams")
-            return Actor(user_id, memberships[0].team_id, memberships[0])
-        for membership in memberships:
-            if membership.team_id == team_id:
-                return Actor(user_id, team_id, membership)
-        raise NotFound("team", team_id)
+        return actor_in(user_id, memberships, team_id)
+
+
+def actor_in(user_id: UserId, memberships: list[Membership], team_id: TeamId | None) -> Actor:
+    """The actor for `team_id` among the user's memberships, or for their only team."""
+    if team_id is None:
+        if len(memberships) != 1:
+            raise InvalidInput.single("x-team-id", f"header is required: you belong to {len(memberships)} teams")
+        return Actor(user_id, memberships[0].team_id, memberships[0])
+    for membership in memberships:
+        if membership.team_id == team_id:
+            return Actor(user_id, team_id, membership)
+    raise NotFound("team", team_id)

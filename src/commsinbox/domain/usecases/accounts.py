@@ -10,7 +10,7 @@ import attrs
 
 from ...ports.clock import Clock, IdGenerator, TokenGenerator
 from ...ports.security import ExternalTokenVerifier, LoginThrottle, PasswordHasher
-from ...ports.unit_of_work import UnitOfWorkFactory
+from ...ports.unit_of_work import AccountUnitOfWork, UnitOfWorkFactory
 from ..model import values
 from ..model.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from ..model.ids import TeamId, TokenId, UserId
@@ -107,13 +107,23 @@ class AccountService:
     async def authenticate(self, token: str) -> User:
         """The user a bearer token (session, API token or verified external JWT) belongs to."""
         async with self.uows.for_accounts() as uow:
-            stored = await uow.tokens.get_by_hash(token_hash(token))
-            if stored is not None and stored.is_valid(self.clock.now()):
-                user = await uow.users.get(stored.user_id)
-                if user is not None:
-                    return user
-            email = self.external.verify(token) if self.external and stored is None else None
-            user = await uow.users.get_by_email(email) if email else None
+            return await self._user_of(uow, token)
+
+    async def authenticate_member(self, token: str) -> tuple[User, list[Membership]]:
+        """The token's user and their memberships, in one transaction (what every team procedure needs first)."""
+        async with self.uows.for_accounts(read_only=True) as uow:
+            user = await self._user_of(uow, token)
+            await uow.act_as(user.id)
+            return user, [m for _, m in await uow.users.teams_of(user.id)]
+
+    async def _user_of(self, uow: AccountUnitOfWork, token: str) -> User:
+        stored = await uow.tokens.get_by_hash(token_hash(token))
+        if stored is not None and stored.is_valid(self.clock.now()):
+            user = await uow.users.get(stored.user_id)
+            if user is not None:
+                return user
+        email = self.external.verify(token) if self.external and stored is None else None
+        user = await uow.users.get_by_email(email) if email else None
         if user is None:
             raise Unauthenticated("missing, expired or unknown credentials")
         return user

@@ -44,7 +44,7 @@ class InboxService:
         actor.require(Permission.INBOX_READ)
         if where.status is not None:
             status(where.status)
-        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+        async with self.uows.for_team(actor.team_id, actor.user_id, read_only=True) as uow:
             visible_to, with_unassigned = await thread_scope(uow, actor)
             where = attrs.evolve(where, visible_to=visible_to, with_unassigned=with_unassigned)
             return _woken(await uow.inbox.list(where, self.clock.now(), page), self.clock.now())

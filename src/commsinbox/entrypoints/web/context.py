@@ -10,7 +10,7 @@ from aiohttp import web
 from ...domain.model.errors import InvalidInput, Unauthenticated
 from ...domain.model.ids import TeamId
 from ...domain.model.users import User
-from ...domain.usecases.access import Actor
+from ...domain.usecases.access import Actor, actor_in
 from .keys import SESSION_COOKIE, cookies_key, services_key, user_key
 
 
@@ -22,29 +22,42 @@ def bearer_token(request: web.Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-async def current_user(request: web.Request) -> User:
-    if user_key in request:
-        return request[user_key]
+def _required_token(request: web.Request) -> str:
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated("sign in: send `Authorization: Bearer <token>` or the session cookie")
-    user = await request.app[services_key].accounts.authenticate(token)
+    return token
+
+
+async def current_user(request: web.Request) -> User:
+    if user_key in request:
+        return request[user_key]
+    user = await request.app[services_key].accounts.authenticate(_required_token(request))
     request[user_key] = user
     return user
 
 
 async def current_actor(request: web.Request, team: str | None = None) -> Actor:
     """The signed-in user in the team named by `team` (when given: EventSource cannot send headers) or the
-    x-team-id header, or in their only team."""
-    user = await current_user(request)
-    name, value = ("teamId", team) if team is not None else ("x-team-id", request.headers.get("x-team-id"))
-    team_id = None
-    if value is not None:
-        try:
-            team_id = TeamId(str(uuid.UUID(value.strip())))
-        except ValueError:
-            raise InvalidInput.single(name, "must be a team id (a UUID)") from None
-    return await request.app[services_key].access.resolve(user.id, team_id)
+    x-team-id header, or in their only team. Credentials and memberships are read in one transaction."""
+    if user_key in request:
+        user, memberships = request[user_key], None
+    else:
+        user, memberships = await request.app[services_key].accounts.authenticate_member(_required_token(request))
+        request[user_key] = user
+    team_id = _team_id(*(("teamId", team) if team is not None else ("x-team-id", request.headers.get("x-team-id"))))
+    if memberships is None:
+        return await request.app[services_key].access.resolve(user.id, team_id)
+    return actor_in(user.id, memberships, team_id)
+
+
+def _team_id(name: str, value: str | None) -> TeamId | None:
+    if value is None:
+        return None
+    try:
+        return TeamId(str(uuid.UUID(value.strip())))
+    except ValueError:
+        raise InvalidInput.single(name, "must be a team id (a UUID)") from None
 
 
 def set_cookie(request: web.Request, name: str, value: str, **options: Any) -> None:
