@@ -1,0 +1,16 @@
+"""Rate caps shared by every process that sends: a GCRA state per key (policies.rate_caps)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..domain.model.rates import RateCap
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, keys: Sequence[tuple[str, RateCap]], now: dt.datetime) -> dt.datetime | None:
+        """Takes one send from each key's cap, all or none, atomically for every process sharing the state.
+        None: allowed (every key consumed). Otherwise the earliest instant at which the same call would be allowed,
+        and no key consumed (a refusal by one key never spends another key's allowance)."""
+        ...
