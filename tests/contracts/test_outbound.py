@@ -19,6 +19,7 @@ from commsinbox.entrypoints.container import Services
 from tests.conftest import Member, make_team
 from tests.contracts.test_inbox import threads_of
 from tests.contracts.test_ingest import T0, connect, text
+from tests.contracts.test_send_jobs import RecordedJobs
 
 pytestmark = pytest.mark.integration
 NOON = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)  # 12:00 in São Paulo
@@ -75,7 +76,9 @@ async def test_a_late_reply_in_quiet_hours_waits_for_the_morning(services: Servi
     await services.teams.update(owner.actor, TeamChanges(timezone="America/Sao_Paulo", quiet_hours="21:00-08:00"))
     late = dt.datetime(2026, 11, 26, 1, 30, tzinfo=dt.UTC)  # 22:30 in São Paulo
     thread = await customer_wrote(services, owner, late - dt.timedelta(hours=2))  # past the reply grace
-    queued = await outbound(services, late).send(owner.actor, SendRequest(thread, "k-4", "Good night"))
+    jobs = RecordedJobs()
+    queued = await attrs.evolve(outbound(services, late), jobs=jobs).send(owner.actor,
+                                                                          SendRequest(thread, "k-4", "Good night"))
     assert queued.decision == Deferred(dt.datetime(2026, 11, 26, 11, 0, tzinfo=dt.UTC), "quiet_hours")
     assert queued.message.send_after == queued.decision.until
-    assert await outbound(services, late).dispatch(owner.team_id, queued.message.id) is None  # not due yet
+    assert [at for _task, _args, at, _lock in jobs.deferred] == [queued.decision.until]  # the job waits too

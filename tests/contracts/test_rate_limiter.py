@@ -33,27 +33,36 @@ def key(name: str) -> str:
     return f"{name}:{uuid.uuid4().hex}"  # the PostgreSQL state is shared by the whole test session
 
 
+async def until(limiter: RateLimiter, keys: list[tuple[str, RateCap]], at: dt.datetime) -> dt.datetime | None:
+    """None when allowed, else when the same send would be."""
+    refused = await limiter.acquire(keys, at)
+    return None if refused is None else refused.retry_at
+
+
 async def test_a_burst_goes_at_once_then_one_per_interval(limiter: RateLimiter) -> None:
-    cap, k = RateCap(10, burst=3), key("account")
-    assert [await limiter.acquire([(k, cap)], T0) for _ in range(3)] == [None, None, None]
-    assert await limiter.acquire([(k, cap)], T0) == T0 + 100 * MS  # the 4th waits one interval
-    assert await limiter.acquire([(k, cap)], T0 + 99 * MS) == T0 + 100 * MS  # a refusal changes nothing
-    assert await limiter.acquire([(k, cap)], T0 + 100 * MS) is None
-    assert await limiter.acquire([(k, cap)], T0 + 150 * MS) == T0 + 200 * MS
+    keys = [(key("account"), RateCap(10, burst=3))]
+    assert [await until(limiter, keys, T0) for _ in range(3)] == [None, None, None]
+    assert await until(limiter, keys, T0) == T0 + 100 * MS  # the 4th waits one interval
+    assert await until(limiter, keys, T0 + 99 * MS) == T0 + 100 * MS  # a refusal changes nothing
+    assert await until(limiter, keys, T0 + 100 * MS) is None
+    assert await until(limiter, keys, T0 + 150 * MS) == T0 + 200 * MS
 
 
 async def test_a_refusal_by_one_key_spends_nothing_of_the_other(limiter: RateLimiter) -> None:
     account, pair = (key("account"), RateCap(10)), (key("pair"), RateCap.every(dt.timedelta(seconds=6)))
     other_pair = (key("pair"), RateCap.every(dt.timedelta(seconds=6)))
     assert await limiter.acquire([account, pair], T0) is None
-    assert await limiter.acquire([account, pair], T0 + 200 * MS) == T0 + dt.timedelta(seconds=6)  # the pair refuses
+    refused = await limiter.acquire([account, pair], T0 + 200 * MS)
+    assert refused is not None and (refused.retry_at, dict(refused.keys)) == (T0 + 6000 * MS, {pair[0]: T0 + 6000 * MS})
     assert await limiter.acquire([account, other_pair], T0 + 200 * MS) is None  # the account's token was not spent
-    assert await limiter.acquire([account, other_pair], T0 + 250 * MS) == T0 + 6200 * MS  # refused by both: the later
-    assert await limiter.acquire([account, pair], T0 + dt.timedelta(seconds=6)) is None
+    refused = await limiter.acquire([account, other_pair], T0 + 250 * MS)  # both refuse: the later instant counts
+    assert refused is not None and dict(refused.keys) == {account[0]: T0 + 300 * MS, other_pair[0]: T0 + 6200 * MS}
+    assert refused.retry_at == T0 + 6200 * MS
+    assert await limiter.acquire([account, pair], T0 + 6000 * MS) is None
 
 
 async def test_concurrent_senders_share_one_allowance(limiter: RateLimiter) -> None:
-    cap, k = RateCap(5, burst=2), key("account")
-    results = await asyncio.gather(*(limiter.acquire([(k, cap)], T0) for _ in range(20)))
-    assert sum(r is None for r in results) == 2  # the burst, whoever asked first
-    assert {r for r in results if r is not None} == {T0 + 200 * MS}
+    keys = [(key("account"), RateCap(5, burst=2))]
+    results = await asyncio.gather(*(until(limiter, keys, T0) for _ in range(20)))
+    assert results.count(None) == 2  # the burst, whoever asked first
+    assert set(results) - {None} == {T0 + 200 * MS}

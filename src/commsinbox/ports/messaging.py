@@ -112,6 +112,15 @@ class MessageRepository(Protocol):
         """Waiting and due → sending until `now + hold`; None when not waiting, not due, or taken by another job."""
         ...
 
+    async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
+        """Up to `limit` of the account's waiting and due messages, oldest due first, → sending until `now + hold`;
+        messages another transaction is claiming are skipped, not waited for."""
+        ...
+
+    async def next_send(self, account_id: str) -> dt.datetime | None:
+        """When the account's earliest waiting message is due (None: none waits)."""
+        ...
+
     async def save_dispatch(self, message: Message) -> None:
         """Saves the send's outcome: provider id, status, dispatch, send_after, attempts and error."""
         ...

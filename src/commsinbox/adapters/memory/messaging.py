@@ -225,6 +225,19 @@ class MemoryMessageRepository(_Scoped):
         self.tx.put("communication_messages", (id,), message)
         return attrs.evolve(message)
 
+    async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
+        due = sorted(self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and
+                                  m.account_id == account_id and m.dispatch is Dispatch.WAITING and
+                                  m.send_after is not None and m.send_after <= now),
+                     key=lambda m: m.send_after)[:limit]
+        claimed = [m for m in [await self.claim_send(m.id, now, hold) for m in due] if m is not None]
+        return sorted(claimed, key=lambda message: (message.created_at, message.id))
+
+    async def next_send(self, account_id: str) -> dt.datetime | None:
+        return min((m.send_after for m in self.tx.find(
+            "communication_messages", lambda m: m.team_id == self.team_id and m.account_id == account_id and
+            m.dispatch is Dispatch.WAITING and m.send_after is not None)), default=None)
+
     async def save_dispatch(self, message: Message) -> None:
         self._check(message, "communication_messages")
         stored = await self.get(message.id)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import attrs
 
 from ...domain.model.rates import RateCap
-from ...domain.policies.rate_caps import decide_all
+from ...domain.policies.rate_caps import Refused, decide_all
 
 
 @attrs.define
@@ -16,8 +16,8 @@ class MemoryRateLimiter:
     tats: dict[str, dt.datetime] = attrs.field(factory=dict)
     _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
 
-    async def acquire(self, keys: Sequence[tuple[str, RateCap]], now: dt.datetime) -> dt.datetime | None:
+    async def acquire(self, keys: Sequence[tuple[str, RateCap]], now: dt.datetime) -> Refused | None:
         async with self._lock:
-            new_tats, retry_at = decide_all({key: (cap, self.tats.get(key)) for key, cap in keys}, now)
+            new_tats, refused = decide_all({key: (cap, self.tats.get(key)) for key, cap in keys}, now)
             self.tats.update(new_tats)
-            return retry_at
+            return refused

@@ -270,6 +270,21 @@ class PostgresMessageRepository(_Scoped):
         ).values(dispatch=Dispatch.SENDING.value, send_after=now + hold).returning(communication_messages))).first()
         return m.row_to_message(row) if row else None
 
+    async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
+        c = communication_messages.c
+        due = (sa.select(c.id).where(c.team_id == self.team_id, c.account_id == account_id,
+                                     c.dispatch == Dispatch.WAITING.value, c.send_after <= now)
+               .order_by(c.send_after).limit(limit).with_for_update(skip_locked=True))
+        rows = await self.conn.execute(communication_messages.update().where(
+            c.team_id == self.team_id, c.id.in_(due.scalar_subquery()),
+        ).values(dispatch=Dispatch.SENDING.value, send_after=now + hold).returning(communication_messages))
+        return sorted((m.row_to_message(r) for r in rows), key=lambda message: (message.created_at, message.id))
+
+    async def next_send(self, account_id: str) -> dt.datetime | None:
+        c = communication_messages.c
+        return (await self.conn.execute(sa.select(sa.func.min(c.send_after)).where(
+            c.team_id == self.team_id, c.account_id == account_id, c.dispatch == Dispatch.WAITING.value))).scalar()
+
     async def save_dispatch(self, message: Message) -> None:
         c = communication_messages.c
         await self.conn.execute(communication_messages.update().where(

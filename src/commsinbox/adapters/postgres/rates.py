@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...domain.model.rates import RateCap
-from ...domain.policies.rate_caps import decide_all
+from ...domain.policies.rate_caps import Refused, decide_all
 from .schema import Stamp
 
 NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the tat of a key never used: before any `now`
@@ -34,12 +34,12 @@ _SAVE = sa.text("""
 class PostgresRateLimiter:
     engine: AsyncEngine
 
-    async def acquire(self, keys: Sequence[tuple[str, RateCap]], now: dt.datetime) -> dt.datetime | None:
+    async def acquire(self, keys: Sequence[tuple[str, RateCap]], now: dt.datetime) -> Refused | None:
         caps = dict(keys)
         async with self.engine.begin() as conn:
             rows = await conn.execute(_LOCK, {"keys": sorted(caps), "never": NEVER})
             states = {row.key: (caps[row.key], row.tat) for row in rows}
-            new_tats, retry_at = decide_all(states, now)
+            new_tats, refused = decide_all(states, now)
             if new_tats:
                 await conn.execute(_SAVE, {"keys": list(new_tats), "tats": list(new_tats.values())})
-        return retry_at
+        return refused

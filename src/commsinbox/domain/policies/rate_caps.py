@@ -33,7 +33,7 @@ from ..model.channels import Provider
 from ..model.rates import RateCap
 
 __all__ = ["BAILEYS_ACCOUNT", "DEFAULT_CAPS", "INSTAGRAM_ACCOUNT", "INSTAGRAM_MEDIA", "JITTER_HEADROOM", "META_ACCOUNT",
-           "META_PAIR", "TWILIO_ACCOUNT", "GcraResult", "ProviderCaps", "RateCap", "check", "decide_all", "gcra",
+           "META_PAIR", "TWILIO_ACCOUNT", "GcraResult", "ProviderCaps", "RateCap", "Refused", "check", "decide_all", "gcra",
            "send_caps"]
 
 
@@ -99,15 +99,23 @@ DEFAULT_CAPS: Mapping[Provider, ProviderCaps] = MappingProxyType({
 JITTER_HEADROOM = 0.04
 
 
+@attrs.frozen
+class Refused:
+    """A send over a cap: the earliest instant the same send would be allowed, and each refusing key's own."""
+
+    retry_at: dt.datetime
+    keys: Mapping[str, dt.datetime]
+
+
 def decide_all(states: Mapping[str, tuple[RateCap, dt.datetime | None]],
-               now: dt.datetime) -> tuple[dict[str, dt.datetime], dt.datetime | None]:
+               now: dt.datetime) -> tuple[dict[str, dt.datetime], Refused | None]:
     """One send against several caps (key → (cap, tat)): the new tats when every key allows it, or no change and
     the earliest instant all would (GCRA allowance only grows while nothing is consumed, so it is the latest of
     the refusing keys' retry times)."""
     results = {key: check(cap, tat, now) for key, (cap, tat) in states.items()}
-    refused = [r.retry_at for r in results.values() if r.retry_at is not None]
+    refused = {key: r.retry_at for key, r in results.items() if r.retry_at is not None}
     if refused:
-        return {}, max(refused)
+        return {}, Refused(max(refused.values()), MappingProxyType(refused))
     return {key: r.new_tat for key, r in results.items()}, None
 
 

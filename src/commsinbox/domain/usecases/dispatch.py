@@ -1,0 +1,220 @@
+"""The send job: an account's due messages go to its provider under the rate caps, each at most once.
+
+One job per account at a time is waiting (its queueing lock); a running job loops: claim a batch of due messages
+(waiting → sending, a 2-minute HOLD), take a rate-cap token for each in order (one refused goes back to waiting at
+the instant the caps allow it, without a provider call), hand the others to the provider concurrently (one
+recipient's messages one after the other, in order), and record every outcome in one transaction. A transient
+failure waits for the backoff under the same idempotency key; a permanent one fails the message with the
+provider's code and reason; an ambiguous one, or a hold that ran out (a crash between the provider's answer and
+the record), ends `unknown` and is never sent again by itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import logging
+import time
+from typing import Any
+
+import attrs
+
+from ...ports.clock import Clock
+from ...ports.jobs import Backoff, JobQueue
+from ...ports.providers import ProviderError, ProviderRegistry
+from ...ports.rates import RateLimiter
+from ...ports.unit_of_work import UnitOfWorkFactory
+from ..model import events
+from ..model.accounts import CommunicationAccount
+from ..model.channels import DeliveryStatus
+from ..model.consent import ConsentRecord, ConsentStatus
+from ..model.errors import InvalidInput
+from ..model.ids import TeamId
+from ..model.threads import Dispatch, Message, Thread
+from ..policies.rate_caps import send_caps
+from .connections import ConnectionService
+from .outbound import HOLD, MAX_ATTEMPTS, SEND_TASK, OutboundSettings, outgoing, schedule_send
+
+log = logging.getLogger("commsinbox.outbound")
+
+BATCH = 100  # messages claimed at once
+SEND_CONCURRENCY = 50  # provider calls in flight per job
+WAIT_IN_JOB = dt.timedelta(seconds=2)  # a message due sooner than this is waited for in the job, not re-deferred
+MAX_RUN_SECONDS = 60.0  # then the job defers its successor and ends, leaving the worker to other jobs
+INTERRUPTED = "the send was interrupted: check with the customer before sending again"
+
+
+@attrs.define
+class _Send:
+    message: Message
+    thread: Thread
+    retry_at: dt.datetime | None = None  # refused by a rate cap: back to waiting until then
+    error: ProviderError | None = None
+
+
+@attrs.define
+class SendDispatcher:
+    uows: UnitOfWorkFactory
+    clock: Clock
+    providers: ProviderRegistry
+    connections: ConnectionService
+    settings: OutboundSettings
+    jobs: JobQueue
+    limiter: RateLimiter
+    backoff: Backoff
+
+    async def run(self, team_id: str, account_id: str) -> int:
+        """The job `outbound.send`: sends the account's due messages until none is due soon. Returns how many
+        messages it handed to the provider."""
+        started, handed, waited = time.monotonic(), 0, False
+        while time.monotonic() - started < MAX_RUN_SECONDS:
+            now = self.clock.now()
+            account, batch = await self._claim(TeamId(team_id), account_id, now)
+            if account is None:
+                return handed
+            if not batch:
+                next_due = await self._next_due(TeamId(team_id), account_id)
+                if next_due is None:
+                    return handed
+                if waited or next_due - self.clock.now() > WAIT_IN_JOB:  # (waited: a clock that does not move)
+                    await schedule_send(self.jobs, team_id, account_id, next_due, self.clock.now())
+                    return handed
+                await asyncio.sleep(max((next_due - self.clock.now()).total_seconds(), 0.001))
+                waited = True
+                continue
+            waited = False
+            handed += await self._send_batch(account, batch)
+        await schedule_send(self.jobs, team_id, account_id, None, self.clock.now())
+        return handed
+
+    async def _claim(self, team_id: TeamId, account_id: str,
+                     now: dt.datetime) -> tuple[CommunicationAccount | None, list[_Send]]:
+        async with self.uows.for_team(team_id) as uow:
+            account = await uow.accounts.get(account_id)
+            if account is None:
+                return None, []
+            claimed = await uow.messages.claim_due(account_id, now, HOLD, BATCH)
+            sends: list[_Send] = []
+            for message in claimed:
+                thread = await uow.threads.get(message.thread_id)
+                if thread is None:  # deleted with its thread: nothing to send
+                    message.dispatch, message.send_after, message.status = Dispatch.DONE, None, DeliveryStatus.FAILED
+                    await uow.messages.save_dispatch(message)
+                else:
+                    sends.append(_Send(message, thread))
+            await uow.commit()
+        return account, sends
+
+    async def _next_due(self, team_id: TeamId, account_id: str) -> dt.datetime | None:
+        async with self.uows.for_team(team_id) as uow:
+            return await uow.messages.next_send(account_id)
+
+    async def _send_batch(self, account: CommunicationAccount, batch: list[_Send]) -> int:
+        go: list[_Send] = []
+        account_full: dt.datetime | None = None
+        for send in batch:  # in order, so an earlier message never loses its turn to a later one
+            if account_full is not None:  # the account's cap refused one: it would refuse the rest as well
+                send.retry_at = account_full
+                continue
+            keys = send_caps(account.provider, account.id, send.thread.external_contact_id, account.rate_config)
+            refused = await self.limiter.acquire(keys, self.clock.now())
+            if refused is None:
+                go.append(send)
+                continue
+            send.retry_at = refused.retry_at
+            account_full = refused.keys.get(keys[0][0])
+        refused = [s for s in batch if s.retry_at is not None]
+        if refused:  # back to waiting before any provider call, so they never sit in `sending` while others go
+            await self._record(account.team_id, refused)
+        slots = asyncio.Semaphore(SEND_CONCURRENCY)
+        by_recipient = itertools.groupby(sorted(go, key=lambda s: s.thread.id), key=lambda s: s.thread.id)
+        await asyncio.gather(*(self._send_in_order(account, list(sends), slots) for _, sends in by_recipient))
+        if go:
+            await self._record(account.team_id, go)
+        return len(go)
+
+    async def _send_in_order(self, account: CommunicationAccount, sends: list[_Send],
+                             slots: asyncio.Semaphore) -> None:
+        gateway, access = self.providers.gateway(account.provider), self.connections.access(account)
+        for send in sorted(sends, key=lambda s: (s.message.created_at, s.message.id)):
+            async with slots:
+                try:
+                    sent = await gateway.send(access, outgoing(send.message, send.thread, self.settings))
+                except ProviderError as error:
+                    send.error = error
+                except InvalidInput as error:  # refused before any request: the message cannot be sent as it is
+                    send.error = ProviderError(str(error), transient=False, reason="invalid_request")
+                except Exception as error:  # a bug or an unexpected failure: it may have gone out, never resend
+                    log.exception("send raised", extra={"messageId": send.message.id})
+                    send.error = ProviderError(f"unexpected {type(error).__name__}", transient=False, ambiguous=True)
+                else:
+                    send.message.provider_message_id = sent.provider_message_id
+                    send.message.dispatch, send.message.send_after = Dispatch.DONE, None
+
+    async def _record(self, team_id: TeamId, sends: list[_Send]) -> None:
+        now = self.clock.now()
+        retries: set[dt.datetime] = set()
+        async with self.uows.for_team(team_id) as uow:
+            for send in sends:
+                message = send.message
+                if send.retry_at is not None:
+                    message.dispatch, message.send_after = Dispatch.WAITING, send.retry_at
+                    retries.add(send.retry_at)
+                    await uow.messages.save_dispatch(message)
+                    continue
+                message.send_attempts += 1
+                if send.error is not None and (retry_at := self._failed(message, send.error, now)) is not None:
+                    retries.add(retry_at)
+                await uow.messages.save_dispatch(message)
+                if send.error is not None and send.error.reason == "opted_out":
+                    await uow.consent.add(ConsentRecord(send.thread.contact_id, send.thread.channel,
+                                                        ConsentStatus.OPTED_OUT, f"provider error {send.error.code}",
+                                                        now))
+                await uow.outbox.add(events.MESSAGE_STATUS_CHANGED, _status_event(message), now)
+            await uow.commit()
+        for retry_at in sorted(retries):
+            if retry_at - now > WAIT_IN_JOB:  # sooner ones: this job's own loop waits for them
+                await schedule_send(self.jobs, team_id, sends[0].message.account_id, retry_at, now)
+
+    def _failed(self, message: Message, error: ProviderError, now: dt.datetime) -> dt.datetime | None:
+        retry_at = None
+        message.error_code, message.error_message = error.code, str(error)
+        if error.ambiguous:
+            message.status, message.dispatch, message.send_after = DeliveryStatus.UNKNOWN, Dispatch.DONE, None
+        elif error.transient and message.send_attempts < MAX_ATTEMPTS:
+            retry_at = now + self.backoff.delay(message.send_attempts)
+            message.dispatch, message.send_after = Dispatch.WAITING, retry_at
+        else:
+            message.status, message.dispatch, message.send_after = DeliveryStatus.FAILED, Dispatch.DONE, None
+        log.warning("send failed", extra={"messageId": message.id, "code": error.code, "reason": error.reason,
+                                          "retryAt": retry_at.isoformat() if retry_at else None})
+        return retry_at
+
+    async def sweep(self) -> int:
+        """The periodic task `outbound.sweep`: a send whose hold ran out may have reached the provider, so it
+        becomes `unknown`; an account with due waiting messages (a job lost in a crash) gets a send job.
+        Returns how many jobs it deferred."""
+        async with self.uows.for_accounts() as uow:
+            teams = sorted({route.team_id for route in await uow.routes.accounts()})
+        deferred = 0
+        for team_id in teams:
+            now = self.clock.now()
+            async with self.uows.for_team(TeamId(team_id)) as uow:
+                for message in await uow.messages.sends(Dispatch.SENDING, now, 500):
+                    message.status, message.dispatch, message.send_after = DeliveryStatus.UNKNOWN, Dispatch.DONE, None
+                    message.error_message = INTERRUPTED
+                    await uow.messages.save_dispatch(message)
+                    await uow.outbox.add(events.MESSAGE_STATUS_CHANGED, _status_event(message), now)
+                accounts = {m.account_id for m in await uow.messages.sends(Dispatch.WAITING, now, 500)}
+                await uow.commit()
+            for account_id in sorted(accounts):
+                await schedule_send(self.jobs, team_id, account_id, None, now)
+                deferred += 1
+        return deferred
+
+
+def _status_event(message: Message) -> dict[str, Any]:
+    return {"messageId": message.id, "threadId": message.thread_id, "status": message.status.value}
+
+
+__all__ = ["SEND_TASK", "SendDispatcher"]
