@@ -2,7 +2,9 @@
 provider, inbound messages delivered as signed webhooks, media downloaded from the provider."""
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -53,7 +55,7 @@ async def world(pg_owner_url: str, tmp_path: Path) -> AsyncIterator[World]:
     settings = settings_for(tmp_path, pg_owner_url, PUBLIC_BASE_URL=state.target, TWILIO_API_BASE_URL=sim_url,
                             META_GRAPH_BASE_URL=sim_url)
     async with postgres_services(settings, owner=pg_owner_url, migrate_first=False, hasher=FAST_HASHER) as services:
-        app = create_app(settings, services)
+        app = create_app(settings, services, run_worker=True)  # sends are jobs: serve's in-process worker
         client = TestClient(TestServer(app, port=port))
         await client.start_server()
         member = await make_team(services)
@@ -64,6 +66,17 @@ async def world(pg_owner_url: str, tmp_path: Path) -> AsyncIterator[World]:
             await api.as_(api.token, member.team_id).mutate("communications.accounts.remove", {"id": account["id"]})
         await client.close()
     await sim.close()
+
+
+async def sent_by_the_job(world: World, thread_id: str, message_id: str, timeout: float = 30.0) -> None:
+    """Waits until the worker's send job has recorded the message as handed to the provider."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = (await world.api.query("communications.messages.list", {"threadId": thread_id})).data["items"]
+        if any(m["id"] == message_id and m["providerMessageId"] for m in listed):
+            return
+        assert time.monotonic() < deadline, f"the send job did not send {message_id} in {timeout:.0f} s"
+        await asyncio.sleep(0.05)
 
 
 async def test_accounts_are_checked_at_the_provider_and_never_show_their_credentials(world: World) -> None:
@@ -148,7 +161,7 @@ async def test_an_agent_reply_goes_out_as_the_provider_expects_and_its_statuses_
     again = await world.api.mutate("communications.messages.send", {
         "threadId": thread["id"], "idempotencyKey": "reply-1", "text": "Yes, come by at 5!"})
     assert again.data["message"]["id"] == sent.data["message"]["id"]
-    await drain(world.app)
+    await sent_by_the_job(world, thread["id"], sent.data["message"]["id"])
 
     requests = [r for r in (await (await world.sim.get("/_sim/requests", params={"method": "POST"})).json())["requests"]
                 if r["path"].endswith(("/messages", "/Messages.json"))]
