@@ -66,3 +66,13 @@ async def test_concurrent_senders_share_one_allowance(limiter: RateLimiter) -> N
     results = await asyncio.gather(*(until(limiter, keys, T0) for _ in range(20)))
     assert results.count(None) == 2  # the burst, whoever asked first
     assert set(results) - {None} == {T0 + 200 * MS}
+
+
+async def test_a_batch_takes_tokens_in_order_each_send_seeing_the_earlier_ones(limiter: RateLimiter) -> None:
+    account, pair = (key("account"), RateCap(10, burst=2)), (key("pair"), RateCap.every(dt.timedelta(seconds=6)))
+    other = (key("pair"), RateCap.every(dt.timedelta(seconds=6)))
+    results = await limiter.acquire_many([[account, pair], [account, pair], [account, other], [account, other]], T0)
+    assert results[0] is None and results[2] is None  # the pair refuses the 2nd; the 3rd takes the burst's second
+    assert results[1] is not None and dict(results[1].keys) == {pair[0]: T0 + 6000 * MS}
+    assert results[3] is not None and results[3].retry_at == T0 + 6000 * MS  # both the account and its pair refuse
+    assert await until(limiter, [account], T0 + 100 * MS) is None  # refusals spent nothing

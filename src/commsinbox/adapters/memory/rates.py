@@ -7,17 +7,18 @@ from collections.abc import Sequence
 
 import attrs
 
-from ...domain.model.rates import RateCap
-from ...domain.policies.rate_caps import Refused, decide_all
+from ...domain.policies.rate_caps import Refused, decide_in_order
+from ...ports.rates import SendKeys
 
 
 @attrs.define
 class MemoryRateLimiter:
-    tats: dict[str, dt.datetime] = attrs.field(factory=dict)
+    tats: dict[str, dt.datetime | None] = attrs.field(factory=dict)
     _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
 
-    async def acquire(self, keys: Sequence[tuple[str, RateCap]], now: dt.datetime) -> Refused | None:
+    async def acquire(self, keys: SendKeys, now: dt.datetime) -> Refused | None:
+        return (await self.acquire_many([keys], now))[0]
+
+    async def acquire_many(self, sends: Sequence[SendKeys], now: dt.datetime) -> list[Refused | None]:
         async with self._lock:
-            new_tats, refused = decide_all({key: (cap, self.tats.get(key)) for key, cap in keys}, now)
-            self.tats.update(new_tats)
-            return refused
+            return decide_in_order(self.tats, sends, now)

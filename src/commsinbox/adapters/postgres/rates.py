@@ -1,8 +1,9 @@
 """Rate-cap state in PostgreSQL (`rate_limits`, a system table), so every worker process shares one allowance.
 
-One transaction per send: an upsert that locks the keys' rows (in key order, so two senders never deadlock) and
-returns their tats, the pure GCRA (`policies.rate_caps.decide_all`), and, when every key allows the send, one
-update of the new tats. A concurrent sender waits for the row locks and then reads the tats just written.
+One transaction per send, or per batch of sends: an upsert that locks the keys' rows (in key order, so two senders
+never deadlock) and returns their tats, the pure GCRA for each send in turn (`policies.rate_caps.decide_in_order`),
+and one update of the tats that moved. A concurrent sender waits for the row locks, then reads the tats just
+written.
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ...domain.model.rates import RateCap
-from ...domain.policies.rate_caps import Refused, decide_all
+from ...domain.policies.rate_caps import Refused, decide_in_order
+from ...ports.rates import SendKeys
 from .schema import Stamp
 
 NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the tat of a key never used: before any `now`
@@ -34,12 +35,19 @@ _SAVE = sa.text("""
 class PostgresRateLimiter:
     engine: AsyncEngine
 
-    async def acquire(self, keys: Sequence[tuple[str, RateCap]], now: dt.datetime) -> Refused | None:
-        caps = dict(keys)
+    async def acquire(self, keys: SendKeys, now: dt.datetime) -> Refused | None:
+        return (await self.acquire_many([keys], now))[0]
+
+    async def acquire_many(self, sends: Sequence[SendKeys], now: dt.datetime) -> list[Refused | None]:
+        names = sorted({key for keys in sends for key, _ in keys})
+        if not names:
+            return [None] * len(sends)
         async with self.engine.begin() as conn:
-            rows = await conn.execute(_LOCK, {"keys": sorted(caps), "never": NEVER})
-            states = {row.key: (caps[row.key], row.tat) for row in rows}
-            new_tats, refused = decide_all(states, now)
-            if new_tats:
-                await conn.execute(_SAVE, {"keys": list(new_tats), "tats": list(new_tats.values())})
-        return refused
+            rows = await conn.execute(_LOCK, {"keys": names, "never": NEVER})
+            tats: dict[str, dt.datetime | None] = {row.key: row.tat for row in rows}
+            before = dict(tats)
+            results = decide_in_order(tats, sends, now)
+            changed = {key: tat for key, tat in tats.items() if tat != before.get(key) and tat is not None}
+            if changed:
+                await conn.execute(_SAVE, {"keys": list(changed), "tats": list(changed.values())})
+        return results

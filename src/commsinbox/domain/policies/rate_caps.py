@@ -23,7 +23,7 @@ or its provider's default, each slowed by JITTER_HEADROOM (see docs/policies.md#
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from types import MappingProxyType
 
@@ -33,8 +33,8 @@ from ..model.channels import Provider
 from ..model.rates import RateCap
 
 __all__ = ["BAILEYS_ACCOUNT", "DEFAULT_CAPS", "INSTAGRAM_ACCOUNT", "INSTAGRAM_MEDIA", "JITTER_HEADROOM", "META_ACCOUNT",
-           "META_PAIR", "TWILIO_ACCOUNT", "GcraResult", "ProviderCaps", "RateCap", "Refused", "check", "decide_all", "gcra",
-           "send_caps"]
+           "META_PAIR", "TWILIO_ACCOUNT", "GcraResult", "ProviderCaps", "RateCap", "Refused", "check", "decide_all",
+           "decide_in_order", "gcra", "send_caps"]
 
 
 @attrs.frozen
@@ -117,6 +117,17 @@ def decide_all(states: Mapping[str, tuple[RateCap, dt.datetime | None]],
     if refused:
         return {}, Refused(max(refused.values()), MappingProxyType(refused))
     return {key: r.new_tat for key, r in results.items()}, None
+
+
+def decide_in_order(tats: dict[str, dt.datetime | None], sends: Sequence[Sequence[tuple[str, RateCap]]],
+                    now: dt.datetime) -> list[Refused | None]:
+    """`decide_all` for several sends in turn, each seeing what the earlier ones consumed; updates `tats`."""
+    results: list[Refused | None] = []
+    for keys in sends:
+        new_tats, refused = decide_all({key: (cap, tats.get(key)) for key, cap in keys}, now)
+        tats.update(new_tats)
+        results.append(refused)
+    return results
 
 
 def _slowed(cap: RateCap) -> RateCap:

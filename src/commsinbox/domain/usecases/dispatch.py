@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import logging
+import math
 import time
 from typing import Any
 
@@ -93,7 +93,7 @@ class SendDispatcher:
             account = await uow.accounts.get(account_id)
             if account is None:
                 return None, []
-            claimed = await uow.messages.claim_due(account_id, now, HOLD, BATCH)
+            claimed = await uow.messages.claim_due(account_id, now, HOLD, _batch_size(account))
             sends: list[_Send] = []
             for message in claimed:
                 thread = await uow.threads.get(message.thread_id)
@@ -110,46 +110,60 @@ class SendDispatcher:
             return await uow.messages.next_send(account_id)
 
     async def _send_batch(self, account: CommunicationAccount, batch: list[_Send]) -> int:
-        go: list[_Send] = []
-        account_full: dt.datetime | None = None
-        for send in batch:  # in order, so an earlier message never loses its turn to a later one
-            if account_full is not None:  # the account's cap refused one: it would refuse the rest as well
-                send.retry_at = account_full
-                continue
-            keys = send_caps(account.provider, account.id, send.thread.external_contact_id, account.rate_config)
-            refused = await self.limiter.acquire(keys, self.clock.now())
-            if refused is None:
-                go.append(send)
-                continue
-            send.retry_at = refused.retry_at
-            account_full = refused.keys.get(keys[0][0])
-        refused = [s for s in batch if s.retry_at is not None]
-        if refused:  # back to waiting before any provider call, so they never sit in `sending` while others go
-            await self._record(account.team_id, refused)
-        slots = asyncio.Semaphore(SEND_CONCURRENCY)
-        by_recipient = itertools.groupby(sorted(go, key=lambda s: s.thread.id), key=lambda s: s.thread.id)
-        await asyncio.gather(*(self._send_in_order(account, list(sends), slots) for _, sends in by_recipient))
-        if go:
-            await self._record(account.team_id, go)
-        return len(go)
-
-    async def _send_in_order(self, account: CommunicationAccount, sends: list[_Send],
-                             slots: asyncio.Semaphore) -> None:
-        gateway, access = self.providers.gateway(account.provider), self.connections.access(account)
-        for send in sorted(sends, key=lambda s: (s.message.created_at, s.message.id)):
-            async with slots:
-                try:
-                    sent = await gateway.send(access, outgoing(send.message, send.thread, self.settings))
-                except ProviderError as error:
-                    send.error = error
-                except InvalidInput as error:  # refused before any request: the message cannot be sent as it is
-                    send.error = ProviderError(str(error), transient=False, reason="invalid_request")
-                except Exception as error:  # a bug or an unexpected failure: it may have gone out, never resend
-                    log.exception("send raised", extra={"messageId": send.message.id})
-                    send.error = ProviderError(f"unexpected {type(error).__name__}", transient=False, ambiguous=True)
+        """Tokens for the whole batch at once, in order; a send whose cap frees up within WAIT_IN_JOB waits for it
+        here, later ones go back to waiting. Each granted send starts at once (after the same recipient's earlier
+        one), so the provider sees the pace the caps set."""
+        slots, started = asyncio.Semaphore(SEND_CONCURRENCY), []
+        previous: dict[str, asyncio.Task[None]] = {}
+        pending = batch
+        while pending:
+            now = self.clock.now()
+            results = await self.limiter.acquire_many([
+                send_caps(account.provider, account.id, s.thread.external_contact_id, account.rate_config)
+                for s in pending], now)
+            waiting: list[_Send] = []
+            for send, refused in zip(pending, results, strict=True):
+                if refused is None:
+                    task = asyncio.create_task(self._send_one(account, send, slots, previous.get(send.thread.id)))
+                    previous[send.thread.id] = task
+                    started.append(send)
+                elif refused.retry_at - now <= WAIT_IN_JOB:
+                    send.retry_at = refused.retry_at
+                    waiting.append(send)
                 else:
-                    send.message.provider_message_id = sent.provider_message_id
-                    send.message.dispatch, send.message.send_after = Dispatch.DONE, None
+                    send.retry_at = refused.retry_at
+            if waiting:
+                await asyncio.sleep(max((min(s.retry_at for s in waiting if s.retry_at) - self.clock.now())
+                                        .total_seconds(), 0.0))
+                if self.clock.now() < min(s.retry_at for s in waiting if s.retry_at):  # a clock that stands still
+                    waiting = []
+                else:
+                    for send in waiting:
+                        send.retry_at = None
+            pending = waiting
+        await asyncio.gather(*previous.values())
+        refused = [s for s in batch if s.retry_at is not None]
+        await self._record(account.team_id, started + refused)
+        return len(started)
+
+    async def _send_one(self, account: CommunicationAccount, send: _Send, slots: asyncio.Semaphore,
+                        after: asyncio.Task[None] | None) -> None:
+        if after is not None:
+            await asyncio.wait([after])
+        gateway, access = self.providers.gateway(account.provider), self.connections.access(account)
+        async with slots:
+            try:
+                sent = await gateway.send(access, outgoing(send.message, send.thread, self.settings))
+            except ProviderError as error:
+                send.error = error
+            except InvalidInput as error:  # refused before any request: the message cannot be sent as it is
+                send.error = ProviderError(str(error), transient=False, reason="invalid_request")
+            except Exception as error:  # a bug or an unexpected failure: it may have gone out, never resend
+                log.exception("send raised", extra={"messageId": send.message.id})
+                send.error = ProviderError(f"unexpected {type(error).__name__}", transient=False, ambiguous=True)
+            else:
+                send.message.provider_message_id = sent.provider_message_id
+                send.message.dispatch, send.message.send_after = Dispatch.DONE, None
 
     async def _record(self, team_id: TeamId, sends: list[_Send]) -> None:
         now = self.clock.now()
@@ -211,6 +225,13 @@ class SendDispatcher:
                 await schedule_send(self.jobs, team_id, account_id, None, now)
                 deferred += 1
         return deferred
+
+
+def _batch_size(account: CommunicationAccount) -> int:
+    """No more than the account's cap lets go within WAIT_IN_JOB: a claimed message waits in `sending` only briefly
+    (were the worker to die then, it would end `unknown`)."""
+    cap = send_caps(account.provider, account.id, "", account.rate_config)[0][1]
+    return max(1, min(BATCH, math.ceil(cap.per_second * WAIT_IN_JOB.total_seconds())))
 
 
 def _status_event(message: Message) -> dict[str, Any]:
