@@ -32,7 +32,7 @@ from commsinbox.adapters.postgres.schema import APP_ROLE
 from commsinbox.domain.usecases.outbound import SEND_TASK
 
 PHONE_NUMBER_ID = "106540352242931"
-BATCH = 100  # as usecases.dispatch.BATCH
+BATCH = 200  # as usecases.dispatch.BATCH
 
 SEED = [
     """INSERT INTO contacts (id, team_id, display_name, phone, created_at)
@@ -121,20 +121,21 @@ RAW_CLAIM = """UPDATE communication_messages SET dispatch = 'sending', send_afte
     WHERE team_id = %(team)s AND id IN (SELECT id FROM communication_messages WHERE team_id = %(team)s
       AND account_id = %(account)s AND dispatch = 'waiting' AND send_after <= now() ORDER BY send_after
       LIMIT %(batch)s FOR UPDATE SKIP LOCKED) RETURNING id, thread_id"""
-RAW_THREAD = "SELECT * FROM communication_threads WHERE team_id = %(team)s AND id = %(thread)s"
+RAW_THREADS = "SELECT * FROM communication_threads WHERE team_id = %(team)s AND id = ANY(%(threads)s)"
 RAW_LIMIT = ["""INSERT INTO rate_limits AS r (key, tat) SELECT k, 'epoch' FROM unnest(%(keys)s::text[]) AS k ORDER BY k
                 ON CONFLICT (key) DO UPDATE SET tat = r.tat RETURNING r.key, r.tat""",
              """UPDATE rate_limits AS r SET tat = greatest(r.tat, now()) + interval '1 microsecond'
                 WHERE r.key = ANY(%(keys)s::text[])"""]
-RAW_RECORD = ["""UPDATE communication_messages SET provider_message_id = %(wamid)s, dispatch = 'done', send_after = NULL,
-                 send_attempts = send_attempts + 1 WHERE team_id = %(team)s AND id = %(id)s""",
-              """INSERT INTO outbox (team_id, kind, payload, occurred_at)
-                 VALUES (%(team)s, 'message.status_changed', '{}', now())"""]
+RAW_RECORD = """UPDATE communication_messages SET provider_message_id = %(wamid)s, status = 'queued', dispatch = 'done',
+    send_after = NULL, send_attempts = 1, error_code = NULL, error_message = NULL, sent_at = now()
+    WHERE team_id = %(team)s AND id = %(id)s"""
+RAW_OUTBOX = """INSERT INTO outbox (team_id, kind, payload, occurred_at)
+    VALUES (%(team)s, 'message.status_changed', '{}', now())"""
 
 
 async def raw_rate(owner_url: str, team: str, account: str, n: int) -> float:
     """The send job's statements for `n` seeded messages, straight through psycopg as the application role, in
-    the job's transactions (claim a batch; one per message for its rate-cap token; record a batch), without
+    the job's transactions per batch (claim and threads; every rate-cap token; the records, pipelined), without
     Python objects, HTTP or the worker around them."""
     run = "raw" + uuid.uuid4().hex[:8]
     await asyncio.to_thread(seed, owner_url, team, account, run, n)
@@ -147,20 +148,19 @@ async def raw_rate(owner_url: str, team: str, account: str, n: int) -> float:
                 await conn.execute("SELECT set_config('app.team_id', %s, true)", (team,))
                 claimed = await (await conn.execute(RAW_CLAIM, {"team": team, "account": account,
                                                                 "batch": BATCH})).fetchall()
-                for _, thread in claimed:
-                    await conn.execute(RAW_THREAD, {"team": team, "thread": thread})
+                await conn.execute(RAW_THREADS, {"team": team, "threads": [t for _, t in claimed]})
             if not claimed:
                 break
-            for message_id, _ in claimed:
-                async with conn.transaction():
-                    keys = [f"account:{account}", f"pair:{account}:{message_id}"]
-                    for sql in RAW_LIMIT:
-                        await conn.execute(sql, {"keys": keys})
+            async with conn.transaction():
+                keys = [f"account:{account}", *(f"pair:{account}:{m}" for m, _ in claimed)]
+                for sql in RAW_LIMIT:
+                    await conn.execute(sql, {"keys": keys})
             async with conn.transaction():
                 await conn.execute("SELECT set_config('app.team_id', %s, true)", (team,))
-                for message_id, _ in claimed:
-                    for sql in RAW_RECORD:
-                        await conn.execute(sql, {"team": team, "id": message_id, "wamid": f"wamid.{message_id}"})
+                async with conn.cursor() as cursor:
+                    await cursor.executemany(RAW_RECORD, [{"team": team, "id": m, "wamid": f"wamid.{m}"}
+                                                          for m, _ in claimed])
+                    await cursor.executemany(RAW_OUTBOX, [{"team": team}] * len(claimed))
             sent += len(claimed)
         return sent / (time.perf_counter() - started)
 

@@ -69,6 +69,10 @@ class ThreadRepository(Protocol):
 
     async def get(self, id: str) -> Thread | None: ...
 
+    async def get_many(self, ids: list[str]) -> dict[str, Thread]:
+        """The team's threads among `ids`, by id (missing ones left out)."""
+        ...
+
     async def update(self, thread: Thread) -> None: ...
 
     async def latest_many(self, account_id: AccountId, contact_ids: list[ContactId]) -> dict[ContactId, Thread]: ...
@@ -123,6 +127,10 @@ class MessageRepository(Protocol):
 
     async def save_dispatch(self, message: Message) -> None:
         """Saves the send's outcome: provider id, status, dispatch, send_after, attempts and error."""
+        ...
+
+    async def save_dispatches(self, messages: list[Message]) -> None:
+        """`save_dispatch` for each (a send job's batch, in one round trip where the store allows)."""
         ...
 
     async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:

@@ -140,6 +140,9 @@ class MemoryThreadRepository(_Scoped):
         row = self.tx.rows("communication_threads").get((id,))
         return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
 
+    async def get_many(self, ids: list[str]) -> dict[str, Thread]:
+        return {thread.id: thread for thread in [await self.get(id) for id in ids] if thread is not None}
+
     async def update(self, thread: Thread) -> None:
         self._check(thread, "communication_threads")
         self.tx.put("communication_threads", (thread.id,), thread)
@@ -246,6 +249,10 @@ class MemoryMessageRepository(_Scoped):
                 stored, provider_message_id=message.provider_message_id, status=message.status,
                 dispatch=message.dispatch, send_after=message.send_after, send_attempts=message.send_attempts,
                 error_code=message.error_code, error_message=message.error_message, sent_at=message.sent_at))
+
+    async def save_dispatches(self, messages: list[Message]) -> None:
+        for message in messages:
+            await self.save_dispatch(message)
 
     async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:
         rows = self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and

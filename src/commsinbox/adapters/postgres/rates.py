@@ -1,7 +1,7 @@
 """Rate-cap state in PostgreSQL (`rate_limits`, a system table), so every worker process shares one allowance.
 
-One transaction per send, or per batch of sends: an upsert that locks the keys' rows (in key order, so two senders
-never deadlock) and returns their tats, the pure GCRA for each send in turn (`policies.rate_caps.decide_in_order`),
+One transaction per send, or per batch of sends: the keys' rows created if new, then locked in key order (so two
+senders never deadlock) and read, the pure GCRA for each send in turn (`policies.rate_caps.decide_in_order`),
 and one update of the tats that moved. A concurrent sender waits for the row locks, then reads the tats just
 written.
 """
@@ -21,11 +21,11 @@ from .schema import Stamp
 
 NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the tat of a key never used: before any `now`
 
-_LOCK = sa.text("""
-    INSERT INTO rate_limits AS r (key, tat) SELECT k, :never FROM unnest(:keys) AS k ORDER BY k
-    ON CONFLICT (key) DO UPDATE SET tat = r.tat
-    RETURNING r.key, r.tat""").bindparams(sa.bindparam("keys", type_=ARRAY(sa.Text)),
-                                          sa.bindparam("never", type_=Stamp))
+_CREATE = sa.text("""
+    INSERT INTO rate_limits (key, tat) SELECT k, :never FROM unnest(:keys) AS k ORDER BY k ON CONFLICT (key) DO NOTHING
+    """).bindparams(sa.bindparam("keys", type_=ARRAY(sa.Text)), sa.bindparam("never", type_=Stamp))
+_LOCK = sa.text("SELECT key, tat FROM rate_limits WHERE key = ANY(:keys) ORDER BY key FOR UPDATE").bindparams(
+    sa.bindparam("keys", type_=ARRAY(sa.Text)))
 _SAVE = sa.text("""
     UPDATE rate_limits AS r SET tat = v.tat FROM unnest(:keys, :tats) AS v(key, tat) WHERE r.key = v.key
     """).bindparams(sa.bindparam("keys", type_=ARRAY(sa.Text)), sa.bindparam("tats", type_=ARRAY(Stamp)))
@@ -43,7 +43,8 @@ class PostgresRateLimiter:
         if not names:
             return [None] * len(sends)
         async with self.engine.begin() as conn:
-            rows = await conn.execute(_LOCK, {"keys": names, "never": NEVER})
+            await conn.execute(_CREATE, {"keys": names, "never": NEVER})
+            rows = await conn.execute(_LOCK, {"keys": names})
             tats: dict[str, dt.datetime | None] = {row.key: row.tat for row in rows}
             before = dict(tats)
             results = decide_in_order(tats, sends, now)

@@ -37,9 +37,10 @@ from .outbound import HOLD, MAX_ATTEMPTS, SEND_TASK, OutboundSettings, outgoing,
 
 log = logging.getLogger("commsinbox.outbound")
 
-BATCH = 100  # messages claimed at once
-SEND_CONCURRENCY = 50  # provider calls in flight per job
+BATCH = 200  # messages claimed at once
+SEND_CONCURRENCY = 100  # provider calls in flight per job
 WAIT_IN_JOB = dt.timedelta(seconds=2)  # a message due sooner than this is waited for in the job, not re-deferred
+LATE_WAKE = dt.timedelta(milliseconds=10)
 MAX_RUN_SECONDS = 60.0  # then the job defers its successor and ends, leaving the worker to other jobs
 INTERRUPTED = "the send was interrupted: check with the customer before sending again"
 
@@ -66,7 +67,7 @@ class SendDispatcher:
     async def run(self, team_id: str, account_id: str) -> int:
         """The job `outbound.send`: sends the account's due messages until none is due soon. Returns how many
         messages it handed to the provider."""
-        started, handed, waited = time.monotonic(), 0, False
+        started, handed, waited, capped = time.monotonic(), 0, False, False
         while time.monotonic() - started < MAX_RUN_SECONDS:
             now = self.clock.now()
             account, batch = await self._claim(TeamId(team_id), account_id, now)
@@ -83,7 +84,10 @@ class SendDispatcher:
                 waited = True
                 continue
             waited = False
-            handed += await self._send_batch(account, batch)
+            if len(batch) == BATCH and not capped:  # more are due and no cap holds them: a sibling job overlaps
+                await schedule_send(self.jobs, team_id, account_id, None, now)  # its claim with these sends
+            sent, capped = await self._send_batch(account, batch)
+            handed += sent
         await schedule_send(self.jobs, team_id, account_id, None, self.clock.now())
         return handed
 
@@ -94,14 +98,15 @@ class SendDispatcher:
             if account is None:
                 return None, []
             claimed = await uow.messages.claim_due(account_id, now, HOLD, _batch_size(account))
-            sends: list[_Send] = []
+            threads = await uow.threads.get_many(sorted({m.thread_id for m in claimed}))
+            sends, orphans = [], []
             for message in claimed:
-                thread = await uow.threads.get(message.thread_id)
-                if thread is None:  # deleted with its thread: nothing to send
+                if message.thread_id in threads:
+                    sends.append(_Send(message, threads[message.thread_id]))
+                else:  # deleted with its thread: nothing to send
                     message.dispatch, message.send_after, message.status = Dispatch.DONE, None, DeliveryStatus.FAILED
-                    await uow.messages.save_dispatch(message)
-                else:
-                    sends.append(_Send(message, thread))
+                    orphans.append(message)
+            await uow.messages.save_dispatches(orphans)
             await uow.commit()
         return account, sends
 
@@ -109,20 +114,26 @@ class SendDispatcher:
         async with self.uows.for_team(team_id) as uow:
             return await uow.messages.next_send(account_id)
 
-    async def _send_batch(self, account: CommunicationAccount, batch: list[_Send]) -> int:
+    async def _send_batch(self, account: CommunicationAccount, batch: list[_Send]) -> tuple[int, bool]:
         """Tokens for the whole batch at once, in order; a send whose cap frees up within WAIT_IN_JOB waits for it
         here, later ones go back to waiting. Each granted send starts at once (after the same recipient's earlier
-        one), so the provider sees the pace the caps set."""
+        one), so the provider sees the pace the caps set. Returns how many went, and whether a cap held one back."""
         slots, started = asyncio.Semaphore(SEND_CONCURRENCY), []
         previous: dict[str, asyncio.Task[None]] = {}
-        pending = batch
+        pending, waited_for, round_size, capped = batch, None, len(batch), False
         while pending:
+            # After a wait, the tokens are taken for the instant waited for, if the wake-up was at most LATE_WAKE
+            # late: small scheduling delays do not slow the pace, and take at most LATE_WAKE of the jitter headroom
+            # (docs/policies.md#rate-caps); a longer stall is not caught up with a burst.
             now = self.clock.now()
+            if waited_for is not None and now - waited_for <= LATE_WAKE:
+                now = min(now, waited_for)
+            asked, later = pending[:round_size], pending[round_size:]  # the rest would meet the same account cap
             results = await self.limiter.acquire_many([
                 send_caps(account.provider, account.id, s.thread.external_contact_id, account.rate_config)
-                for s in pending], now)
+                for s in asked], now)
             waiting: list[_Send] = []
-            for send, refused in zip(pending, results, strict=True):
+            for send, refused in zip(asked, results, strict=True):
                 if refused is None:
                     task = asyncio.create_task(self._send_one(account, send, slots, previous.get(send.thread.id)))
                     previous[send.thread.id] = task
@@ -132,19 +143,25 @@ class SendDispatcher:
                     waiting.append(send)
                 else:
                     send.retry_at = refused.retry_at
+            round_size = 2 * sum(r is None for r in results) + 1
+            capped = capped or any(r is not None for r in results)
+            if later and not waiting:
+                pending = later
+                continue
+            waiting += later
             if waiting:
-                await asyncio.sleep(max((min(s.retry_at for s in waiting if s.retry_at) - self.clock.now())
-                                        .total_seconds(), 0.0))
-                if self.clock.now() < min(s.retry_at for s in waiting if s.retry_at):  # a clock that stands still
+                waited_for = min(s.retry_at for s in waiting if s.retry_at is not None)
+                await asyncio.sleep(max((waited_for - self.clock.now()).total_seconds(), 0.0))
+                stands_still = self.clock.now() < waited_for  # (tests): the rest go back to waiting
+                for send in waiting:
+                    send.retry_at = (send.retry_at or waited_for) if stands_still else None
+                if stands_still:
                     waiting = []
-                else:
-                    for send in waiting:
-                        send.retry_at = None
             pending = waiting
         await asyncio.gather(*previous.values())
         refused = [s for s in batch if s.retry_at is not None]
         await self._record(account.team_id, started + refused)
-        return len(started)
+        return len(started), capped
 
     async def _send_one(self, account: CommunicationAccount, send: _Send, slots: asyncio.Semaphore,
                         after: asyncio.Task[None] | None) -> None:
@@ -168,23 +185,26 @@ class SendDispatcher:
     async def _record(self, team_id: TeamId, sends: list[_Send]) -> None:
         now = self.clock.now()
         retries: set[dt.datetime] = set()
+        for send in sends:
+            message = send.message
+            if send.retry_at is not None:  # a rate cap's wait: no provider call was made
+                message.dispatch, message.send_after = Dispatch.WAITING, send.retry_at
+                retries.add(send.retry_at)
+                continue
+            message.send_attempts += 1
+            if send.error is not None and (retry_at := self._failed(message, send.error, now)) is not None:
+                retries.add(retry_at)
         async with self.uows.for_team(team_id) as uow:
+            await uow.messages.save_dispatches([s.message for s in sends])
             for send in sends:
-                message = send.message
-                if send.retry_at is not None:
-                    message.dispatch, message.send_after = Dispatch.WAITING, send.retry_at
-                    retries.add(send.retry_at)
-                    await uow.messages.save_dispatch(message)
-                    continue
-                message.send_attempts += 1
-                if send.error is not None and (retry_at := self._failed(message, send.error, now)) is not None:
-                    retries.add(retry_at)
-                await uow.messages.save_dispatch(message)
                 if send.error is not None and send.error.reason == "opted_out":
                     await uow.consent.add(ConsentRecord(send.thread.contact_id, send.thread.channel,
                                                         ConsentStatus.OPTED_OUT, f"provider error {send.error.code}",
                                                         now))
-                await uow.outbox.add(events.MESSAGE_STATUS_CHANGED, _status_event(message), now)
+            changed = [(events.MESSAGE_STATUS_CHANGED, _status_event(s.message), now) for s in sends
+                       if s.retry_at is None]
+            if changed:
+                await uow.outbox.add_many(changed)
             await uow.commit()
         for retry_at in sorted(retries):
             if retry_at - now > WAIT_IN_JOB:  # sooner ones: this job's own loop waits for them
