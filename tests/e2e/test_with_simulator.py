@@ -73,7 +73,7 @@ async def sent_by_the_job(world: World, thread_id: str, message_id: str, timeout
     deadline = time.monotonic() + timeout
     while True:
         listed = (await world.api.query("communications.messages.list", {"threadId": thread_id})).data["items"]
-        if any(m["id"] == message_id and m["providerMessageId"] for m in listed):
+        if any(m["id"] == message_id and m.get("providerMessageId") for m in listed):
             return
         assert time.monotonic() < deadline, f"the send job did not send {message_id} in {timeout:.0f} s"
         await asyncio.sleep(0.05)
