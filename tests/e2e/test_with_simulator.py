@@ -196,3 +196,26 @@ async def test_an_agent_reply_goes_out_as_the_provider_expects_and_its_statuses_
     assert [m["direction"] for m in listed] == ["out", "in"]  # newest first
     assert (listed[0]["id"], listed[0]["status"], listed[0]["content"]) == (message_id, "read", "Yes, come by at 5!")
     assert listed[0]["providerMessageId"]
+
+
+@pytest.mark.parametrize(("provider", "code", "prefix"), [
+    ("whatsapp-twilio", 63018, "/2010-04-01/Accounts/"), ("whatsapp-meta", 130429, "/v")])
+async def test_a_throttled_send_is_retried_by_the_job_under_the_same_key_and_sent_once(
+        world: World, provider: str, code: int, prefix: str) -> None:
+    _, external_id = await connected(world, provider)
+    await world.sim_post("/_sim/inbound", {"provider": provider, "to": external_id, "text": "Hi"})
+    await drain(world.app)
+    [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
+    await world.sim_post("/_sim/faults", {"path_prefix": prefix, "code": code, "count": 1, "method": "POST"})
+    sent = await world.api.mutate("communications.messages.send", {
+        "threadId": thread["id"], "idempotencyKey": "throttled-1", "text": "Coming right up"})
+    assert sent.status == 200, sent.body
+    await sent_by_the_job(world, thread["id"], sent.data["message"]["id"])
+    requests = [r for r in (await (await world.sim.get("/_sim/requests", params={"method": "POST"})).json())["requests"]
+                if r["path"].endswith(("/messages", "/Messages.json"))]
+    assert len(requests) == 2  # the throttled call, then the retry after the backoff
+    if provider == "whatsapp-meta":  # the same idempotency key on both calls
+        assert {r["json"]["biz_opaque_callback_data"] for r in requests} == {"throttled-1"}
+    else:
+        assert all(dict(r["form"])["Body"] == "Coming right up" for r in requests)
+    assert requests[1]["monotonic"] - requests[0]["monotonic"] >= 0.9  # tenacity's first wait: 1 to 2 s
