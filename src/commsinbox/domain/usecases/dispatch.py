@@ -66,15 +66,27 @@ class SendDispatcher:
 
     async def run(self, team_id: str, account_id: str) -> int:
         """The job `outbound.send`: sends the account's due messages until none is due soon. Returns how many
-        messages it handed to the provider."""
+        messages it handed to the provider. A batch's outcomes are recorded while the next batch is claimed and
+        paced, so a capped account keeps its pace across batches."""
+        finishing: list[asyncio.Task[None]] = []
+        try:
+            return await self._run(TeamId(team_id), account_id, finishing)
+        finally:
+            await asyncio.gather(*finishing)
+
+    async def _run(self, team_id: TeamId, account_id: str, finishing: list[asyncio.Task[None]]) -> int:
         started, handed, waited, capped = time.monotonic(), 0, False, False
         while time.monotonic() - started < MAX_RUN_SECONDS:
             now = self.clock.now()
-            account, batch = await self._claim(TeamId(team_id), account_id, now)
+            account, batch = await self._claim(team_id, account_id, now)
             if account is None:
                 return handed
+            if not batch and finishing:  # the last batch's waits become visible once recorded
+                await asyncio.gather(*finishing)
+                finishing.clear()
+                continue
             if not batch:
-                next_due = await self._next_due(TeamId(team_id), account_id)
+                next_due = await self._next_due(team_id, account_id)
                 if next_due is None:
                     return handed
                 if waited or next_due - self.clock.now() > WAIT_IN_JOB:  # (waited: a clock that does not move)
@@ -86,7 +98,11 @@ class SendDispatcher:
             waited = False
             if len(batch) == BATCH and not capped:  # more are due and no cap holds them: a sibling job overlaps
                 await schedule_send(self.jobs, team_id, account_id, None, now)  # its claim with these sends
-            sent, capped = await self._send_batch(account, batch)
+            sent, capped, finish = await self._send_batch(account, batch)
+            finishing[:] = [task for task in finishing if not task.done()] + [finish]
+            for task in finishing:
+                if task.done() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
             handed += sent
         await schedule_send(self.jobs, team_id, account_id, None, self.clock.now())
         return handed
@@ -114,10 +130,12 @@ class SendDispatcher:
         async with self.uows.for_team(team_id) as uow:
             return await uow.messages.next_send(account_id)
 
-    async def _send_batch(self, account: CommunicationAccount, batch: list[_Send]) -> tuple[int, bool]:
+    async def _send_batch(self, account: CommunicationAccount,
+                          batch: list[_Send]) -> tuple[int, bool, asyncio.Task[None]]:
         """Tokens for the whole batch at once, in order; a send whose cap frees up within WAIT_IN_JOB waits for it
         here, later ones go back to waiting. Each granted send starts at once (after the same recipient's earlier
-        one), so the provider sees the pace the caps set. Returns how many went, and whether a cap held one back."""
+        one), so the provider sees the pace the caps set. Returns how many went, whether a cap held one back, and
+        the task that records the outcomes once the sends are done."""
         slots, started = asyncio.Semaphore(SEND_CONCURRENCY), []
         previous: dict[str, asyncio.Task[None]] = {}
         pending, waited_for, round_size, capped = batch, None, len(batch), False
@@ -158,10 +176,14 @@ class SendDispatcher:
                 if stands_still:
                     waiting = []
             pending = waiting
-        await asyncio.gather(*previous.values())
         refused = [s for s in batch if s.retry_at is not None]
-        await self._record(account.team_id, started + refused)
-        return len(started), capped
+        return len(started), capped, asyncio.create_task(self._finish(account.team_id, started, refused,
+                                                                      list(previous.values())))
+
+    async def _finish(self, team_id: TeamId, started: list[_Send], refused: list[_Send],
+                      sending: list[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*sending)
+        await self._record(team_id, started + refused)
 
     async def _send_one(self, account: CommunicationAccount, send: _Send, slots: asyncio.Semaphore,
                         after: asyncio.Task[None] | None) -> None:
