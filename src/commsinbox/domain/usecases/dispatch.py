@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 import math
 import time
-from typing import Any
 
 import attrs
 
@@ -34,15 +33,15 @@ from ..model.threads import Dispatch, Message, Thread
 from ..policies.rate_caps import send_caps
 from .connections import ConnectionService
 from .outbound import HOLD, MAX_ATTEMPTS, SEND_TASK, OutboundSettings, outgoing, schedule_send
+from .send_sweep import status_event, sweep_sends
 
 log = logging.getLogger("commsinbox.outbound")
 
 BATCH = 200  # messages claimed at once
 SEND_CONCURRENCY = 100  # provider calls in flight per job
 WAIT_IN_JOB = dt.timedelta(seconds=2)  # a message due sooner than this is waited for in the job, not re-deferred
-LATE_WAKE = dt.timedelta(milliseconds=10)
+LATE_WAKE = dt.timedelta(milliseconds=10)  # a wake-up this late still takes its token for the instant waited for
 MAX_RUN_SECONDS = 60.0  # then the job defers its successor and ends, leaving the worker to other jobs
-INTERRUPTED = "the send was interrupted: check with the customer before sending again"
 
 
 @attrs.define
@@ -223,7 +222,7 @@ class SendDispatcher:
                     await uow.consent.add(ConsentRecord(send.thread.contact_id, send.thread.channel,
                                                         ConsentStatus.OPTED_OUT, f"provider error {send.error.code}",
                                                         now))
-            changed = [(events.MESSAGE_STATUS_CHANGED, _status_event(s.message), now) for s in sends
+            changed = [(events.MESSAGE_STATUS_CHANGED, status_event(s.message), now) for s in sends
                        if s.retry_at is None]
             if changed:
                 await uow.outbox.add_many(changed)
@@ -247,26 +246,8 @@ class SendDispatcher:
         return retry_at
 
     async def sweep(self) -> int:
-        """The periodic task `outbound.sweep`: a send whose hold ran out may have reached the provider, so it
-        becomes `unknown`; an account with due waiting messages (a job lost in a crash) gets a send job.
-        Returns how many jobs it deferred."""
-        async with self.uows.for_accounts() as uow:
-            teams = sorted({route.team_id for route in await uow.routes.accounts()})
-        deferred = 0
-        for team_id in teams:
-            now = self.clock.now()
-            async with self.uows.for_team(TeamId(team_id)) as uow:
-                for message in await uow.messages.sends(Dispatch.SENDING, now, 500):
-                    message.status, message.dispatch, message.send_after = DeliveryStatus.UNKNOWN, Dispatch.DONE, None
-                    message.error_message = INTERRUPTED
-                    await uow.messages.save_dispatch(message)
-                    await uow.outbox.add(events.MESSAGE_STATUS_CHANGED, _status_event(message), now)
-                accounts = {m.account_id for m in await uow.messages.sends(Dispatch.WAITING, now, 500)}
-                await uow.commit()
-            for account_id in sorted(accounts):
-                await schedule_send(self.jobs, team_id, account_id, None, now)
-                deferred += 1
-        return deferred
+        """The periodic task `outbound.sweep` (usecases.send_sweep). Returns how many jobs it deferred."""
+        return await sweep_sends(self.uows, self.clock, self.jobs)
 
 
 def _batch_size(account: CommunicationAccount) -> int:
@@ -274,10 +255,6 @@ def _batch_size(account: CommunicationAccount) -> int:
     (were the worker to die then, it would end `unknown`)."""
     cap = send_caps(account.provider, account.id, "", account.rate_config)[0][1]
     return max(1, min(BATCH, math.ceil(cap.per_second * WAIT_IN_JOB.total_seconds())))
-
-
-def _status_event(message: Message) -> dict[str, Any]:
-    return {"messageId": message.id, "threadId": message.thread_id, "status": message.status.value}
 
 
 __all__ = ["SEND_TASK", "SendDispatcher"]
