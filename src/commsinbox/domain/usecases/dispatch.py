@@ -188,7 +188,13 @@ class SendDispatcher:
                         after: asyncio.Task[None] | None) -> None:
         if after is not None:
             await asyncio.wait([after])
-        gateway, access = self.providers.gateway(account.provider), self.connections.access(account)
+        try:
+            gateway, access = self.providers.gateway(account.provider), self.connections.access(account)
+        except Exception as error:  # nothing was sent: the account cannot send as it is
+            log.exception("the account's credentials cannot be used", extra={"messageId": send.message.id})
+            send.error = ProviderError(f"the account cannot send: {type(error).__name__}", transient=False,
+                                       reason="not_configured")
+            return
         async with slots:
             try:
                 sent = await gateway.send(access, outgoing(send.message, send.thread, self.settings))
