@@ -41,6 +41,7 @@ BATCH = 200  # messages claimed at once
 SEND_CONCURRENCY = 100  # provider calls in flight per job
 WAIT_IN_JOB = dt.timedelta(seconds=2)  # a message due sooner than this is waited for in the job, not re-deferred
 LATE_WAKE = dt.timedelta(milliseconds=10)  # a wake-up this late still takes its token for the instant waited for
+LATE_DEPARTURE = dt.timedelta(milliseconds=25)  # a granted send not started by then takes fresh tokens instead
 MAX_RUN_SECONDS = 60.0  # then the job defers its successor and ends, leaving the worker to other jobs
 
 
@@ -50,6 +51,7 @@ class _Send:
     thread: Thread
     retry_at: dt.datetime | None = None  # refused by a rate cap: back to waiting until then
     error: ProviderError | None = None
+    granted_at: dt.datetime | None = None  # the instant its rate-cap tokens were taken for
 
 
 @attrs.define
@@ -152,6 +154,7 @@ class SendDispatcher:
             waiting: list[_Send] = []
             for send, refused in zip(asked, results, strict=True):
                 if refused is None:
+                    send.granted_at = now
                     task = asyncio.create_task(self._send_one(account, send, slots, previous.get(send.thread.id)))
                     previous[send.thread.id] = task
                     started.append(send)
@@ -196,6 +199,11 @@ class SendDispatcher:
                                        reason="not_configured")
             return
         async with slots:
+            if send.granted_at is not None and self.clock.now() - send.granted_at > LATE_DEPARTURE:
+                # Held up since its tokens were taken (a stall, or the recipient's previous message): sent now, it
+                # could reach the provider bunched with later ones. Back to waiting, to take fresh tokens.
+                send.retry_at = self.clock.now()
+                return
             try:
                 sent = await gateway.send(access, outgoing(send.message, send.thread, self.settings))
             except ProviderError as error:
