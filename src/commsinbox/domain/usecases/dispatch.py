@@ -152,9 +152,10 @@ class SendDispatcher:
                 send_caps(account.provider, account.id, s.thread.external_contact_id, account.rate_config)
                 for s in asked], now)
             waiting: list[_Send] = []
+            capped = capped or any(r is not None for r in results)
             for send, refused in zip(asked, results, strict=True):
                 if refused is None:
-                    send.granted_at = now
+                    send.granted_at = now if capped else None  # paced by a cap: its departure must not lag
                     task = asyncio.create_task(self._send_one(account, send, slots, previous.get(send.thread.id)))
                     previous[send.thread.id] = task
                     started.append(send)
@@ -164,7 +165,6 @@ class SendDispatcher:
                 else:
                     send.retry_at = refused.retry_at
             round_size = 2 * sum(r is None for r in results) + 1
-            capped = capped or any(r is not None for r in results)
             if later and not waiting:
                 pending = later
                 continue
