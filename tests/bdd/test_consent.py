@@ -8,11 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import attrs
 import pytest
-from pytest_bdd import given, parsers, scenarios, then, when
+from pytest_bdd import given, scenarios, then, when
 
-from commsinbox.adapters.clock import FixedClock
 from commsinbox.domain.model.channels import Provider
 from commsinbox.domain.model.errors import PolicyBlocked
 from commsinbox.domain.usecases.consent import ConsentState
@@ -21,6 +19,7 @@ from commsinbox.domain.usecases.teams import TeamChanges
 from commsinbox.ports.providers import ProviderError
 from tests.bdd.conftest import Run
 from tests.bdd.webhooks_driver import InboundDriver, step
+from tests.support.sending import dispatch, outbound_at
 
 scenarios("consent.feature")
 
@@ -49,7 +48,7 @@ class Agent:
         label, thread = self._last_label(name), await self._thread(name)
         sent = self.inbound.sent[label]
         now = dt.datetime.fromtimestamp(sent.at, tz=dt.UTC) + dt.timedelta(minutes=1)
-        outbound: OutboundService = attrs.evolve(self.inbound.services.outbound, clock=FixedClock(now))
+        outbound: OutboundService = outbound_at(self.inbound.services, now)
         self.sends += 1
         try:
             self.outcome = await outbound.send(self.inbound.member.actor,
@@ -60,7 +59,7 @@ class Agent:
         if refused_with is not None:
             self.inbound.gateways.gateway(sent.provider).fail_next_sends(ProviderError(
                 "the recipient has opted out", transient=False, code=refused_with, reason="opted_out"))
-        await outbound.dispatch(self.inbound.member.team_id, self.outcome.message.id)
+        await dispatch(self.inbound.services, outbound, self.outcome.message)
 
     async def audit(self) -> tuple[list[Any], bool]:
         """The team's audit entries, oldest first, and whether the chain verifies."""

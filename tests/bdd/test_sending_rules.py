@@ -23,6 +23,7 @@ from commsinbox.domain.policies.decision import Allowed, Deferred
 from commsinbox.domain.usecases.outbound import Queued, SendRequest
 from commsinbox.domain.usecases.teams import TeamChanges
 from tests.bdd.conftest import TYPES, Inbox, Run, _one_of
+from tests.support.sending import outbound_at
 
 scenarios("quiet_hours.feature", "messaging_window.feature")
 
@@ -61,7 +62,7 @@ class SendingDesk:
     def __init__(self, inbox: Inbox) -> None:
         self.inbox, self.services = inbox, inbox.services
         self.clock = FixedClock()
-        self.outbound = attrs.evolve(self.services.outbound, clock=self.clock)
+        self.outbound = outbound_at(self.services, self.clock)
         self.zones: dict[str, ZoneInfo] = {}
         self.customers: dict[str, Customer] = {}
         self.reply: Queued | None = None

@@ -30,6 +30,7 @@ from commsinbox.domain.usecases.outbound import SendRequest
 from commsinbox.domain.usecases.outbound_content import TemplateUse
 from commsinbox.domain.usecases.templates import TemplateDraft
 from tests.bdd.conftest import TYPES, Inbox, Run
+from tests.support.sending import dispatch, outbound_at
 
 scenarios("templates.feature")
 
@@ -60,7 +61,7 @@ class TemplateDesk:
         self.clock = FixedClock(noon)  # outside the default quiet hours (21:00-08:00), so nothing waits
         self.registry = MemoryProviderRegistry()
         self.templates = attrs.evolve(self.services.templates, providers=self.registry, clock=self.clock)
-        self.outbound = attrs.evolve(self.services.outbound, providers=self.registry, clock=self.clock)
+        self.outbound = outbound_at(self.services, self.clock, self.registry)
         self.accounts: dict[Provider, tuple[str, str]] = {}  # provider → (account id, external id)
         self.ids: dict[str, str] = {}  # template name → id
         self.threads: dict[str, str] = {}  # customer → thread id
@@ -132,7 +133,7 @@ class TemplateDesk:
         async def call(actor: Actor) -> Any:
             queued = await self.outbound.send(actor, SendRequest(self.threads[customer], uuid.uuid4().hex, text,
                                                                  template))
-            await self.outbound.dispatch(queued.message.team_id, queued.message.id)
+            await dispatch(self.services, self.outbound, queued.message)
             return queued
 
         await self.attempt(user, call)

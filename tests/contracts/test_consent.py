@@ -24,6 +24,7 @@ from tests.conftest import Member, make_team
 from tests.support.factories import PASSWORD, random_email
 from tests.contracts.test_ingest import connect, text
 from tests.contracts.test_outbound import NOON, customer_wrote, outbound
+from tests.support.sending import dispatch, outbound_at
 
 pytestmark = pytest.mark.integration
 
@@ -186,9 +187,9 @@ async def test_a_provider_opt_out_error_opts_the_contact_out(services: Services)
     registry = MemoryProviderRegistry()
     registry.gateway(Provider.WHATSAPP_META).fail_next_sends(ProviderError(
         "the recipient unsubscribed", transient=False, code="21610", reason="opted_out"))
-    service = attrs.evolve(outbound(services, NOON), providers=registry)
+    service = outbound_at(services, NOON, registry)
     queued = await service.send(owner.actor, SendRequest(thread, "k-21610", "Our sale starts today"))
-    assert await service.dispatch(owner.team_id, queued.message.id) is None
+    assert await dispatch(services, service, queued.message) == 1
     contact = await contact_of(services, owner, thread)
     state = await services.consent.get(owner.actor, contact, "whatsapp")
     assert (state.status, state.source) == (ConsentStatus.OPTED_OUT, "provider error 21610")

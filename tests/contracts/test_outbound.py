@@ -6,8 +6,8 @@ import datetime as dt
 import attrs
 import pytest
 
-from commsinbox.adapters.clock import FixedClock
-from commsinbox.domain.model.channels import Channel, DeliveryStatus
+from commsinbox.adapters.memory.providers import MemoryProviderRegistry
+from commsinbox.domain.model.channels import Channel, DeliveryStatus, Provider
 from commsinbox.domain.model.consent import ConsentRecord, ConsentStatus
 from commsinbox.domain.model.errors import PolicyBlocked
 from commsinbox.domain.model.paging import PageRequest
@@ -19,6 +19,7 @@ from commsinbox.entrypoints.container import Services
 from tests.conftest import Member, make_team
 from tests.contracts.test_inbox import threads_of
 from tests.contracts.test_ingest import T0, connect, text
+from tests.support.sending import RecordedJobs, dispatch, outbound_at
 
 pytestmark = pytest.mark.integration
 NOON = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)  # 12:00 in São Paulo
@@ -33,7 +34,7 @@ async def customer_wrote(services: Services, member: Member, at: dt.datetime) ->
 
 
 def outbound(services: Services, now: dt.datetime) -> OutboundService:
-    return attrs.evolve(services.outbound, clock=FixedClock(now))
+    return outbound_at(services, now)
 
 
 async def test_a_reply_inside_the_window_is_allowed_and_a_key_sends_once(services: Services) -> None:
@@ -75,7 +76,36 @@ async def test_a_late_reply_in_quiet_hours_waits_for_the_morning(services: Servi
     await services.teams.update(owner.actor, TeamChanges(timezone="America/Sao_Paulo", quiet_hours="21:00-08:00"))
     late = dt.datetime(2026, 11, 26, 1, 30, tzinfo=dt.UTC)  # 22:30 in São Paulo
     thread = await customer_wrote(services, owner, late - dt.timedelta(hours=2))  # past the reply grace
-    queued = await outbound(services, late).send(owner.actor, SendRequest(thread, "k-4", "Good night"))
+    jobs = RecordedJobs()
+    queued = await attrs.evolve(outbound(services, late), jobs=jobs).send(owner.actor,
+                                                                          SendRequest(thread, "k-4", "Good night"))
     assert queued.decision == Deferred(dt.datetime(2026, 11, 26, 11, 0, tzinfo=dt.UTC), "quiet_hours")
     assert queued.message.send_after == queued.decision.until
-    assert await outbound(services, late).dispatch(owner.team_id, queued.message.id) is None  # not due yet
+    assert [at for _task, _args, at, _lock in jobs.deferred] == [queued.decision.until]  # the job waits too
+
+
+async def test_a_deferred_reply_is_decided_again_when_it_comes_due(services: Services) -> None:
+    """Deferred to the morning, the reply does not go if the customer wrote STOP overnight: it fails with the
+    rule's name, no provider call, and the refusal is in the audit log."""
+    owner = await make_team(services)
+    await services.teams.update(owner.actor, TeamChanges(timezone="America/Sao_Paulo", quiet_hours="21:00-08:00"))
+    late = dt.datetime(2026, 11, 26, 1, 30, tzinfo=dt.UTC)  # 22:30 in São Paulo
+    thread = await customer_wrote(services, owner, late - dt.timedelta(hours=2))
+    registry = MemoryProviderRegistry()
+    service = outbound_at(services, late, registry)
+    queued = await service.send(owner.actor, SendRequest(thread, "k-5", "See you tomorrow"))
+    async with services.uows.for_team(owner.team_id) as uow:
+        found = await uow.threads.get(thread)
+        assert found is not None
+        await uow.consent.add(ConsentRecord(found.contact_id, Channel.WHATSAPP, ConsentStatus.OPTED_OUT, "STOP",
+                                            late + dt.timedelta(hours=1)))
+        await uow.commit()
+    morning = outbound_at(services, queued.message.send_after, registry)  # type: ignore[arg-type]
+    await dispatch(services, morning, queued.message)
+    assert registry.gateway(Provider.WHATSAPP_META).sent == []
+    async with services.uows.for_team(owner.team_id) as uow:
+        message = await uow.messages.get(queued.message.id)
+    assert message is not None and (message.status, message.dispatch, message.error_code) == (
+        DeliveryStatus.FAILED, Dispatch.DONE, "opted_out")
+    [refusal] = [e for e in (await services.audit.list(owner.actor)).items if e.action == "send.blocked"]
+    assert (refusal.actor, refusal.details) == ("system", {"reason": "opted_out", "messageId": message.id})

@@ -8,13 +8,13 @@ import uuid
 import attrs
 import pytest
 
-from commsinbox.adapters.clock import FixedClock
 from commsinbox.adapters.memory.providers import MemoryProviderRegistry
 from commsinbox.domain.model import events
 from commsinbox.domain.model.channels import MessageType, Provider
 from commsinbox.domain.model.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyBlocked
 from commsinbox.domain.model.paging import PageRequest
 from commsinbox.domain.model.inbound import MediaRef, TemplateStatusChanged
+from commsinbox.domain.model.threads import Message
 from commsinbox.domain.model.templates import TemplateStatus
 from commsinbox.domain.model.values import Role
 from commsinbox.domain.usecases.connections import Connect
@@ -27,6 +27,7 @@ from tests.conftest import Member, join, make_team
 from tests.contracts.test_inbox import threads_of
 from tests.contracts.test_ingest import T0, text
 from tests.contracts.test_live import Subscriber
+from tests.support import sending
 
 pytestmark = pytest.mark.integration
 LATER = T0 + dt.timedelta(days=2)  # the 24-hour window closed long ago
@@ -47,7 +48,11 @@ class World:
         return attrs.evolve(self.services.templates, providers=self.registry)
 
     def outbound(self, now: dt.datetime = LATER):  # type: ignore[no-untyped-def]
-        return attrs.evolve(self.services.outbound, providers=self.registry, clock=FixedClock(now))
+        return sending.outbound_at(self.services, now, self.registry)
+
+
+    async def dispatch(self, message: Message, now: dt.datetime = LATER) -> int:
+        return await sending.dispatch(self.services, self.outbound(now), message)
 
 
 async def world(services: Services, provider: Provider = Provider.WHATSAPP_META) -> World:
@@ -174,7 +179,7 @@ async def test_outside_the_window_an_approved_template_goes_with_its_variables(s
     queued = await w.outbound().send(w.owner.actor, SendRequest(thread, "k-tpl", template=TemplateUse(
         template_id, ("Ana", "#42"))))
     assert queued.message.content == "Hi Ana, order #42 shipped"
-    await w.outbound().dispatch(w.owner.team_id, queued.message.id)
+    await w.dispatch(queued.message)
     [sent] = w.registry.gateway(Provider.WHATSAPP_META).sent
     assert sent.message.template is not None and sent.message.text is None
     assert (sent.message.template.name, sent.message.template.language,
@@ -227,7 +232,7 @@ async def test_a_stored_image_is_sent_with_its_caption(services: Services) -> No
     queued = await w.outbound(T0 + dt.timedelta(minutes=5)).send(
         w.owner.actor, SendRequest(thread, "k-img", "Is this the one?", attachment_ids=(attachment,)))
     assert queued.message.type is MessageType.IMAGE
-    await w.outbound(T0 + dt.timedelta(minutes=5)).dispatch(w.owner.team_id, queued.message.id)
+    await w.dispatch(queued.message, T0 + dt.timedelta(minutes=5))
     [sent] = w.registry.gateway(Provider.WHATSAPP_META).sent
     assert sent.message.media is not None
     assert (sent.message.media.data, sent.message.media.content_type, sent.message.media.caption) == (
@@ -267,7 +272,8 @@ async def test_a_file_gone_from_storage_fails_the_send_instead_of_hanging(servic
     later = w.outbound(T0 + dt.timedelta(minutes=5))
     queued = await later.send(w.owner.actor, SendRequest(thread, "k-gone", attachment_ids=(attachment,)))
     await services.storage.delete(str(queued.message.meta["media"]["storagePath"]))  # type: ignore[index]
-    assert await later.dispatch(w.owner.team_id, queued.message.id) is None
+    await sending.dispatch(services, later, queued.message)
+    assert w.registry.gateway(Provider.WHATSAPP_META).sent == []  # failed before any provider call
     async with services.uows.for_team(w.owner.team_id) as uow:
         failed = await uow.messages.get(queued.message.id)
     assert failed is not None and (failed.status.value, failed.error_message) == (

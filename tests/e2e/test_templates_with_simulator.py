@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from commsinbox.entrypoints.web.background import drain
-from tests.e2e.test_with_simulator import World, world  # noqa: F401 — the fixture
+from tests.e2e.test_with_simulator import World, sent_by_the_job, world  # noqa: F401 — the fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -67,7 +67,7 @@ async def test_a_meta_template_is_submitted_approved_by_webhook_and_sent_with_it
         "template": {"id": created.data["id"], "variables": ["Ana", "#1042"]}})
     assert sent.status == 200, sent.body
     assert sent.data["message"]["content"] == "Hi Ana, your order #1042 has shipped"
-    await drain(world.app)
+    await sent_by_the_job(world, thread["id"], sent.data["message"]["id"])
     [request] = await sent_requests(world)
     assert request["json"]["type"] == "template"
     assert request["json"]["template"] == {"name": "order_shipped", "language": {"code": "en_US"}, "components": [
@@ -95,7 +95,7 @@ async def test_a_twilio_content_template_goes_by_its_content_sid_and_variables(w
         "threadId": thread["id"], "idempotencyKey": "tw-1",
         "template": {"id": created.data["id"], "variables": ["Friday", "3pm"]}})
     assert sent.status == 200, sent.body
-    await drain(world.app)
+    await sent_by_the_job(world, thread["id"], sent.data["message"]["id"])
     [request] = await sent_requests(world)
     form = dict(request["form"])
     assert form["ContentSid"] == content["id"] and "Body" not in form
@@ -138,7 +138,7 @@ async def test_a_stored_photo_is_uploaded_and_sent_back_and_a_refused_type_is_a_
         "attachmentIds": [attachments["image/jpeg"]]})
     assert sent.status == 200, sent.body
     assert (sent.data["message"]["type"], sent.data["message"]["content"]) == ("image", "This one?")
-    await drain(world.app)
+    await sent_by_the_job(world, thread["id"], sent.data["message"]["id"])
     requests = (await (await world.sim.get("/_sim/requests", params={"method": "POST"})).json())["requests"]
     uploads = [r for r in requests if r["path"].endswith("/media")]
     [message] = await sent_requests(world)

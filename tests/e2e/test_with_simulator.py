@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ async def world(pg_owner_url: str, tmp_path: Path) -> AsyncIterator[World]:
     settings = settings_for(tmp_path, pg_owner_url, PUBLIC_BASE_URL=state.target, TWILIO_API_BASE_URL=sim_url,
                             META_GRAPH_BASE_URL=sim_url)
     async with postgres_services(settings, owner=pg_owner_url, migrate_first=False, hasher=FAST_HASHER) as services:
-        app = create_app(settings, services)
+        app = create_app(settings, services, run_worker=True)  # sends are jobs: serve's in-process worker
         client = TestClient(TestServer(app, port=port))
         await client.start_server()
         member = await make_team(services)
@@ -65,6 +66,17 @@ async def world(pg_owner_url: str, tmp_path: Path) -> AsyncIterator[World]:
             await api.as_(api.token, member.team_id).mutate("communications.accounts.remove", {"id": account["id"]})
         await client.close()
     await sim.close()
+
+
+async def sent_by_the_job(world: World, thread_id: str, message_id: str, timeout: float = 30.0) -> None:
+    """Waits until the worker's send job has recorded the message as handed to the provider."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = (await world.api.query("communications.messages.list", {"threadId": thread_id})).data["items"]
+        if any(m["id"] == message_id and m.get("providerMessageId") for m in listed):
+            return
+        assert time.monotonic() < deadline, f"the send job did not send {message_id} in {timeout:.0f} s"
+        await asyncio.sleep(0.05)
 
 
 async def test_accounts_are_checked_at_the_provider_and_never_show_their_credentials(world: World) -> None:
@@ -153,7 +165,7 @@ async def test_an_agent_reply_goes_out_as_the_provider_expects_and_its_statuses_
     again = await world.api.mutate("communications.messages.send", {
         "threadId": thread["id"], "idempotencyKey": "reply-1", "text": "Yes, come by at 5!"})
     assert again.data["message"]["id"] == sent.data["message"]["id"]
-    await drain(world.app)
+    await sent_by_the_job(world, thread["id"], sent.data["message"]["id"])
 
     requests = [r for r in (await (await world.sim.get("/_sim/requests", params={"method": "POST"})).json())["requests"]
                 if r["path"].endswith(("/messages", "/Messages.json"))]
@@ -198,14 +210,33 @@ async def test_reading_a_thread_marks_the_customer_message_read_at_the_provider(
     [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
     read = await world.api.mutate("communications.threads.markRead", {"id": thread["id"]})
     assert (read.status, read.data["unreadCount"]) == (200, 0)
-    worker = asyncio.get_running_loop().create_task(world.services.job_worker.work(concurrency=1))
-    try:
-        async with asyncio.timeout(10):
-            while not (reads := (await (await world.sim.get("/_sim/reads")).json())["reads"]):
-                await asyncio.sleep(0.05)
-    finally:
-        worker.cancel()
-        await asyncio.gather(worker, return_exceptions=True)
+    async with asyncio.timeout(10):  # serve's in-process worker runs the receipt's job
+        while not (reads := (await (await world.sim.get("/_sim/reads")).json())["reads"]):
+            await asyncio.sleep(0.05)
     expected = ({"messageId": sent["messageIds"][0]} if provider == "whatsapp-meta"
                 else {"recipientId": thread["contact"]["externalId"]})
     assert reads == [{"provider": provider, "account": external_id, **expected}]  # one receipt, for that message
+
+
+@pytest.mark.parametrize(("provider", "code", "prefix"), [
+    ("whatsapp-twilio", 63018, "/2010-04-01/Accounts/"), ("whatsapp-meta", 130429, "/v")])
+async def test_a_throttled_send_is_retried_by_the_job_under_the_same_key_and_sent_once(
+        world: World, provider: str, code: int, prefix: str) -> None:
+    _, external_id = await connected(world, provider)
+    await world.sim_post("/_sim/inbound", {"provider": provider, "to": external_id, "text": "Hi"})
+    await drain(world.app)
+    [thread] = (await world.api.query("communications.threads.list", {})).data["items"]
+    await world.sim_post("/_sim/faults", {"path_prefix": prefix, "code": code, "count": 1, "method": "POST"})
+    sent = await world.api.mutate("communications.messages.send", {
+        "threadId": thread["id"], "idempotencyKey": "throttled-1", "text": "Coming right up"})
+    assert sent.status == 200, sent.body
+    await sent_by_the_job(world, thread["id"], sent.data["message"]["id"])
+    requests = [r for r in (await (await world.sim.get("/_sim/requests", params={"method": "POST"})).json())["requests"]
+                if r["path"].endswith(("/messages", "/Messages.json"))]
+    assert len(requests) == 2  # the throttled call, then the retry after the backoff
+    if provider == "whatsapp-meta":  # the same idempotency key on both calls
+        assert {r["json"]["biz_opaque_callback_data"] for r in requests} == {"throttled-1"}
+    else:
+        assert all(dict(r["form"])["Body"] == "Coming right up" for r in requests)
+    # tenacity waits 1 to 2 s first; the in-process simulator may record the first arrival late, so half of it
+    assert requests[1]["monotonic"] - requests[0]["monotonic"] >= 0.5

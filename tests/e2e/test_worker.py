@@ -25,9 +25,10 @@ pytestmark = pytest.mark.e2e
 TIMEOUT = 60.0
 
 
-def command(*args: str, database: str, data_dir: Path, stderr: Path) -> subprocess.Popen[bytes]:
+def command(*args: str, database: str, data_dir: Path, stderr: Path,
+            extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": database, "COMMSINBOX_DATA_DIR": str(data_dir),
-           "CREDENTIALS_ENCRYPTION_KEYS": TEST_KEYRING, "LOG_LEVEL": "INFO"}
+           "CREDENTIALS_ENCRYPTION_KEYS": TEST_KEYRING, "LOG_LEVEL": "INFO", **(extra or {})}
     env.pop("DATABASE_APP_URL", None)
     with stderr.open("wb") as err:
         return subprocess.Popen([sys.executable, "-m", "commsinbox.entrypoints.cli", *args], env=env,

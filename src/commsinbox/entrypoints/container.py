@@ -16,12 +16,14 @@ from ..adapters.crypto import embedded_keys
 from ..adapters.crypto.jwt_verifier import SupabaseJwtVerifier
 from ..adapters.crypto.keyring import AesGcmKeyring
 from ..adapters.crypto.passwords import ScryptPasswordHasher
+from ..adapters.jobs.backoff import TenacityBackoff
 from ..adapters.jobs.procrastinate_queue import ProcrastinateJobQueue
 from ..adapters.jobs.procrastinate_schema import libpq_url
 from ..adapters.memory.jobs import MemoryJobQueue
 from ..adapters.memory.live import MemoryChangeNotifier
 from ..adapters.memory.probe import MemoryProbe
 from ..adapters.memory.providers import MemoryProviderRegistry
+from ..adapters.memory.rates import MemoryRateLimiter
 from ..adapters.memory.throttle import MemoryLoginThrottle
 from ..adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from ..adapters.postgres import migrate
@@ -29,6 +31,7 @@ from ..adapters.postgres.embedded import start_embedded
 from ..adapters.postgres.engine import app_engine, as_app_role_url
 from ..adapters.postgres.live import PostgresChangeNotifier
 from ..adapters.postgres.probe import PostgresProbe
+from ..adapters.postgres.rates import PostgresRateLimiter
 from ..adapters.postgres.schema import APP_ROLE
 from ..adapters.postgres.throttle import PostgresLoginThrottle
 from ..adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
@@ -44,6 +47,7 @@ from ..domain.usecases.audit import AuditService
 from ..domain.usecases.clients import ClientService
 from ..domain.usecases.connections import ConnectionService
 from ..domain.usecases.consent import ConsentService
+from ..domain.usecases.dispatch import SendDispatcher
 from ..domain.usecases.inbound import InboundProcessor
 from ..domain.usecases.inbox import InboxService, LabelService
 from ..domain.usecases.ingest import IngestService
@@ -60,9 +64,10 @@ from ..domain.usecases.vault import VaultService
 from ..ports.clock import Clock, IdGenerator, PhoneTimezones, TokenGenerator
 from ..ports.crypto import SecretBox
 from ..ports.health import DatabaseProbe
-from ..ports.jobs import JobQueue, JobWorker
+from ..ports.jobs import Backoff, JobQueue, JobWorker
 from ..ports.live import ChangeNotifier
 from ..ports.providers import ProviderRegistry, WebhookParsers
+from ..ports.rates import RateLimiter
 from ..ports.security import ExternalTokenVerifier, LoginThrottle, PasswordHasher
 from ..ports.storage import BlobStorage
 from ..ports.unit_of_work import UnitOfWorkFactory
@@ -96,6 +101,7 @@ class Services:
     templates: TemplatesService
     consent: ConsentService
     audit: AuditService
+    dispatcher: SendDispatcher
     clock: Clock
     database: DatabaseProbe
     storage: BlobStorage
@@ -109,8 +115,11 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
                     notifier: ChangeNotifier, hasher: PasswordHasher | None = None,
                     external: ExternalTokenVerifier | None = None, login_limit: int = 10,
                     jobs: MemoryJobQueue | ProcrastinateJobQueue | None = None,
-                    outbound: OutboundSettings | None = None) -> punq.Container:
+                    outbound: OutboundSettings | None = None, limiter: RateLimiter | None = None,
+                    backoff: Backoff | None = None) -> punq.Container:
     container = punq.Container()
+    container.register(RateLimiter, instance=limiter or MemoryRateLimiter())
+    container.register(Backoff, instance=backoff or TenacityBackoff())
     queue = jobs or MemoryJobQueue(clock=clock)
     container.register(JobQueue, instance=queue)
     container.register(JobWorker, instance=queue)
@@ -131,8 +140,8 @@ def build_container(*, uows: UnitOfWorkFactory, storage: BlobStorage, throttle: 
     container.register(AccountService, external=external, login_limit=login_limit)
     for service in (TeamAccess, TeamService, ClientService, RecordService, VaultService, IngestService,
                     InboundProcessor, ConnectionService, MediaService, KeyService, InboxService, LabelService,
-                    LiveService, OutboundService, ReadReceipts, TemplatesService, ConsentService, AuditService,
-                    Services):
+                    LiveService, OutboundService, SendDispatcher, ReadReceipts, TemplatesService, ConsentService,
+                    AuditService, Services):
         container.register(service)
     return container
 
@@ -217,6 +226,7 @@ async def postgres_services(settings: Settings, *, owner: str | None = None, mig
         services = build_container(
             uows=PostgresUnitOfWorkFactory(engine), storage=storage, notifier=notifier, jobs=queue,
             throttle=PostgresLoginThrottle(engine, clock, window), probe=PostgresProbe(engine),
+            limiter=PostgresRateLimiter(engine),
             box=keyring(settings), providers=gateways, clock=clock, hasher=hasher, external=external,
             login_limit=limit, outbound=OutboundSettings(
                 settings.quiet_hours_default, status_callback_url=settings.public_base_url.rstrip("/") + TWILIO_WEBHOOK_PATH),

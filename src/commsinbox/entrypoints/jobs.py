@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..domain.usecases import receipts
+from ..domain.usecases.outbound import SEND_TASK
 from ..ports.jobs import JobWorker, RetryPolicy
 
 if TYPE_CHECKING:  # the container imports this module; jobs only need the type
@@ -34,17 +35,30 @@ async def ping(services: Services, args: dict[str, Any]) -> None:
     log.info("ping job ran", extra={"ping": args.get("id")})
 
 
+async def send(services: Services, args: dict[str, Any]) -> None:
+    """An account's due outbound messages, to its provider under its rate caps (usecases.dispatch)."""
+    await services.dispatcher.run(args["team_id"], args["account_id"])
+
+
+async def sweep_sends(services: Services, args: dict[str, Any]) -> None:
+    """Expired send holds → unknown; accounts with due messages whose job was lost get one again."""
+    await services.dispatcher.sweep()
+
+
 async def read_receipt(services: Services, args: dict[str, Any]) -> None:
     await services.receipts.send(args["team_id"], args["thread_id"])
 
 
 JOB_HANDLERS: dict[str, JobFunction] = {
     "jobs.ping": ping,
+    SEND_TASK: send,
     receipts.TASK: read_receipt,
 }
 
 #: (task name, 5-field cron in UTC, function): one run per tick however many workers run.
-PERIODIC: list[tuple[str, str, JobFunction]] = []
+PERIODIC: list[tuple[str, str, JobFunction]] = [
+    ("outbound.sweep", "* * * * *", sweep_sends),
+]
 
 #: Retry policies for tasks that should not use ports.jobs.DEFAULT_RETRY.
 RETRY: dict[str, RetryPolicy] = {}

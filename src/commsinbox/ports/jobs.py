@@ -45,6 +45,14 @@ class JobWorker(Protocol):
         ...
 
 
+class Backoff(Protocol):
+    """How long a job waits before its next try of something that failed transiently (a provider's 429)."""
+
+    def delay(self, attempt: int) -> dt.timedelta:
+        """The wait after the `attempt`-th failed try (1 after the first)."""
+        ...
+
+
 @attrs.frozen
 class RetryPolicy:
     """Exponential backoff: after the n-th failed run of a job, wait `first_delay * factor ** (n - 1)` seconds

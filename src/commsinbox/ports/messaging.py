@@ -69,6 +69,10 @@ class ThreadRepository(Protocol):
 
     async def get(self, id: str) -> Thread | None: ...
 
+    async def get_many(self, ids: list[str]) -> dict[str, Thread]:
+        """The team's threads among `ids`, by id (missing ones left out)."""
+        ...
+
     async def update(self, thread: Thread) -> None: ...
 
     async def latest_many(self, account_id: AccountId, contact_ids: list[ContactId]) -> dict[ContactId, Thread]: ...
@@ -112,8 +116,21 @@ class MessageRepository(Protocol):
         """Waiting and due → sending until `now + hold`; None when not waiting, not due, or taken by another job."""
         ...
 
+    async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
+        """Up to `limit` of the account's waiting and due messages, oldest due first, → sending until `now + hold`;
+        messages another transaction is claiming are skipped, not waited for."""
+        ...
+
+    async def next_send(self, account_id: str) -> dt.datetime | None:
+        """When the account's earliest waiting message is due (None: none waits)."""
+        ...
+
     async def save_dispatch(self, message: Message) -> None:
         """Saves the send's outcome: provider id, status, dispatch, send_after, attempts and error."""
+        ...
+
+    async def save_dispatches(self, messages: list[Message]) -> None:
+        """`save_dispatch` for each (a send job's batch, in one round trip where the store allows)."""
         ...
 
     async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:

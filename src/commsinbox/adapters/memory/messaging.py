@@ -143,6 +143,9 @@ class MemoryThreadRepository(_Scoped):
         row = self.tx.rows("communication_threads").get((id,))
         return attrs.evolve(row) if row is not None and row.team_id == self.team_id else None
 
+    async def get_many(self, ids: list[str]) -> dict[str, Thread]:
+        return {thread.id: thread for thread in [await self.get(id) for id in ids] if thread is not None}
+
     async def update(self, thread: Thread) -> None:
         self._check(thread, "communication_threads")
         self.tx.put("communication_threads", (thread.id,), thread)
@@ -228,6 +231,19 @@ class MemoryMessageRepository(_Scoped):
         self.tx.put("communication_messages", (id,), message)
         return attrs.evolve(message)
 
+    async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
+        due = sorted(self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and
+                                  m.account_id == account_id and m.dispatch is Dispatch.WAITING and
+                                  m.send_after is not None and m.send_after <= now),
+                     key=lambda m: m.send_after)[:limit]
+        claimed = [m for m in [await self.claim_send(m.id, now, hold) for m in due] if m is not None]
+        return sorted(claimed, key=lambda message: (message.created_at, message.id))
+
+    async def next_send(self, account_id: str) -> dt.datetime | None:
+        return min((m.send_after for m in self.tx.find(
+            "communication_messages", lambda m: m.team_id == self.team_id and m.account_id == account_id and
+            m.dispatch is Dispatch.WAITING and m.send_after is not None)), default=None)
+
     async def save_dispatch(self, message: Message) -> None:
         self._check(message, "communication_messages")
         stored = await self.get(message.id)
@@ -236,6 +252,10 @@ class MemoryMessageRepository(_Scoped):
                 stored, provider_message_id=message.provider_message_id, status=message.status,
                 dispatch=message.dispatch, send_after=message.send_after, send_attempts=message.send_attempts,
                 error_code=message.error_code, error_message=message.error_message, sent_at=message.sent_at))
+
+    async def save_dispatches(self, messages: list[Message]) -> None:
+        for message in messages:
+            await self.save_dispatch(message)
 
     async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:
         rows = self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and

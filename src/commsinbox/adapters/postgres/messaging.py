@@ -170,6 +170,11 @@ class PostgresThreadRepository(_Scoped):
         row = (await self.conn.execute(sa.select(t).where(t.c.team_id == self.team_id, t.c.id == id))).first()
         return m.row_to_thread(row) if row else None
 
+    async def get_many(self, ids: list[str]) -> dict[str, Thread]:
+        t = communication_threads
+        rows = await self.conn.execute(sa.select(t).where(t.c.team_id == self.team_id, t.c.id.in_(ids))) if ids else []
+        return {thread.id: thread for thread in (m.row_to_thread(r) for r in rows)}
+
     async def update(self, thread: Thread) -> None:
         await self.update_many([thread])
 
@@ -270,14 +275,40 @@ class PostgresMessageRepository(_Scoped):
         ).values(dispatch=Dispatch.SENDING.value, send_after=now + hold).returning(communication_messages))).first()
         return m.row_to_message(row) if row else None
 
-    async def save_dispatch(self, message: Message) -> None:
+    async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
         c = communication_messages.c
-        await self.conn.execute(communication_messages.update().where(
-            c.team_id == self.team_id, c.id == message.id).values(
-            provider_message_id=message.provider_message_id, status=message.status.value,
-            dispatch=message.dispatch.value if message.dispatch else None, send_after=message.send_after,
-            send_attempts=message.send_attempts, error_code=message.error_code, error_message=message.error_message,
-            sent_at=message.sent_at))
+        due = (sa.select(c.id).where(c.team_id == self.team_id, c.account_id == account_id,
+                                     c.dispatch == Dispatch.WAITING.value, c.send_after <= now)
+               .order_by(c.send_after).limit(limit).with_for_update(skip_locked=True))
+        rows = await self.conn.execute(communication_messages.update().where(
+            c.team_id == self.team_id, c.id.in_(due.scalar_subquery()),
+        ).values(dispatch=Dispatch.SENDING.value, send_after=now + hold).returning(communication_messages))
+        return sorted((m.row_to_message(r) for r in rows), key=lambda message: (message.created_at, message.id))
+
+    async def next_send(self, account_id: str) -> dt.datetime | None:
+        c = communication_messages.c
+        return (await self.conn.execute(sa.select(sa.func.min(c.send_after)).where(
+            c.team_id == self.team_id, c.account_id == account_id, c.dispatch == Dispatch.WAITING.value))).scalar()
+
+    async def save_dispatch(self, message: Message) -> None:
+        await self.save_dispatches([message])
+
+    async def save_dispatches(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        c = communication_messages.c
+        statement = communication_messages.update().where(
+            c.team_id == sa.bindparam("b_team"), c.id == sa.bindparam("b_id")).values(
+            provider_message_id=sa.bindparam("b_provider_message_id"), status=sa.bindparam("b_status"),
+            dispatch=sa.bindparam("b_dispatch"), send_after=sa.bindparam("b_send_after"),
+            send_attempts=sa.bindparam("b_send_attempts"), error_code=sa.bindparam("b_error_code"),
+            error_message=sa.bindparam("b_error_message"), sent_at=sa.bindparam("b_sent_at"))
+        await self.conn.execute(statement, [{
+            "b_team": self.team_id, "b_id": message.id, "b_provider_message_id": message.provider_message_id,
+            "b_status": message.status.value, "b_dispatch": message.dispatch.value if message.dispatch else None,
+            "b_send_after": message.send_after, "b_send_attempts": message.send_attempts,
+            "b_error_code": message.error_code, "b_error_message": message.error_message,
+            "b_sent_at": message.sent_at} for message in messages])
 
     async def sends(self, dispatch: Dispatch, before: dt.datetime, limit: int) -> list[Message]:
         c = communication_messages.c

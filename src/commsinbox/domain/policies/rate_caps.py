@@ -16,12 +16,15 @@ Guarantees: from a quiet start, B messages go at once and then one per T; over a
 `B + floor(d / T)` go; with B=1 never more than `ceil(d / T)`, i.e. exactly `per_second` in any one-second span.
 
 Rate caps are applied at dispatch by the job, not by `outbound.decide`: a refused message is re-scheduled for
-`retry_at`.
+`retry_at`. `decide_all` applies several caps to one send (the account's and the account + recipient pair's): all
+or none is consumed. `send_caps` is what a send is held to: an account's own `rate_config` (`perSecond`, `burst`)
+or its provider's default, each slowed by JITTER_HEADROOM (see docs/policies.md#rate-caps).
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 from types import MappingProxyType
 
 import attrs
@@ -29,8 +32,9 @@ import attrs
 from ..model.channels import Provider
 from ..model.rates import RateCap
 
-__all__ = ["BAILEYS_ACCOUNT", "DEFAULT_CAPS", "INSTAGRAM_ACCOUNT", "INSTAGRAM_MEDIA", "META_ACCOUNT", "META_PAIR",
-           "TWILIO_ACCOUNT", "GcraResult", "ProviderCaps", "RateCap", "check", "gcra"]
+__all__ = ["BAILEYS_ACCOUNT", "DEFAULT_CAPS", "INSTAGRAM_ACCOUNT", "INSTAGRAM_MEDIA", "JITTER_HEADROOM", "META_ACCOUNT",
+           "META_PAIR", "TWILIO_ACCOUNT", "GcraResult", "ProviderCaps", "RateCap", "Refused", "check", "decide_all",
+           "decide_in_order", "gcra", "send_caps"]
 
 
 @attrs.frozen
@@ -87,3 +91,56 @@ DEFAULT_CAPS: Mapping[Provider, ProviderCaps] = MappingProxyType({
     Provider.INSTAGRAM_META: ProviderCaps(account=INSTAGRAM_ACCOUNT, pair=META_PAIR, account_media=INSTAGRAM_MEDIA),
     Provider.WHATSAPP_BAILEYS: ProviderCaps(account=BAILEYS_ACCOUNT, pair=META_PAIR),
 })
+
+
+# The limiter decides when a request leaves; the provider counts when it arrives. Spacing decisions 4 % wider than
+# the cap means X + 1 requests land in one second only if the network delays one of them 40 ms more than the one
+# X requests later (docs/policies.md#rate-caps).
+JITTER_HEADROOM = 0.04
+
+
+@attrs.frozen
+class Refused:
+    """A send over a cap: the earliest instant the same send would be allowed, and each refusing key's own."""
+
+    retry_at: dt.datetime
+    keys: Mapping[str, dt.datetime]
+
+
+def decide_all(states: Mapping[str, tuple[RateCap, dt.datetime | None]],
+               now: dt.datetime) -> tuple[dict[str, dt.datetime], Refused | None]:
+    """One send against several caps (key → (cap, tat)): the new tats when every key allows it, or no change and
+    the earliest instant all would (GCRA allowance only grows while nothing is consumed, so it is the latest of
+    the refusing keys' retry times)."""
+    results = {key: check(cap, tat, now) for key, (cap, tat) in states.items()}
+    refused = {key: r.retry_at for key, r in results.items() if r.retry_at is not None}
+    if refused:
+        return {}, Refused(max(refused.values()), MappingProxyType(refused))
+    return {key: r.new_tat for key, r in results.items()}, None
+
+
+def decide_in_order(tats: dict[str, dt.datetime | None], sends: Sequence[Sequence[tuple[str, RateCap]]],
+                    now: dt.datetime) -> list[Refused | None]:
+    """`decide_all` for several sends in turn, each seeing what the earlier ones consumed; updates `tats`."""
+    results: list[Refused | None] = []
+    for keys in sends:
+        new_tats, refused = decide_all({key: (cap, tats.get(key)) for key, cap in keys}, now)
+        tats.update(new_tats)
+        results.append(refused)
+    return results
+
+
+def _slowed(cap: RateCap) -> RateCap:
+    return RateCap(cap.per_second / (1 + JITTER_HEADROOM), cap.burst)
+
+
+def send_caps(provider: Provider, account_id: str, recipient: str,
+              rate_config: Mapping[str, Any]) -> list[tuple[str, RateCap]]:
+    """The (key, cap) pairs one send to `recipient` from `account_id` takes a token from."""
+    defaults = DEFAULT_CAPS[provider]
+    account = (RateCap.parse(rate_config.get("perSecond"), rate_config.get("burst", 1))
+               if "perSecond" in rate_config else defaults.account)
+    keys = [(f"account:{account_id}", _slowed(account))]
+    if defaults.pair is not None:
+        keys.append((f"pair:{account_id}:{recipient}", defaults.pair))
+    return keys

@@ -19,6 +19,7 @@ from ..model.accounts import AccountStatus, CommunicationAccount
 from ..model.channels import Provider
 from ..model.errors import FieldError, InvalidInput, NotFound
 from ..model.ids import AccountId
+from ..model.rates import RateCap
 from ..model.values import Permission
 from .access import Actor
 from .inbound import InboundProcessor
@@ -116,6 +117,18 @@ class ConnectionService:
             await uow.commit()
         if account.status is AccountStatus.ACTIVE:
             await self._replay(account, credentials)
+        return account
+
+    async def set_rate_cap(self, actor: Actor, id: str, per_second: object, burst: object = 1) -> CommunicationAccount:
+        """The account's own cap on sends (messages/second, and how many may go back to back), instead of its
+        provider's default (policies.rate_caps.DEFAULT_CAPS); the recipient pair cap stays the provider's."""
+        actor.require(Permission.ACCOUNTS_MANAGE)
+        cap = RateCap.parse(per_second, burst)
+        async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
+            account = await _account(uow, id)
+            account.rate_config = {**account.rate_config, "perSecond": cap.per_second, "burst": cap.burst}
+            await uow.accounts.update(account)
+            await uow.commit()
         return account
 
     async def rotate_credentials(self, actor: Actor, id: str, credentials: dict[str, Any]) -> CommunicationAccount:

@@ -58,6 +58,5 @@ async def _retry_forever(app: web.Application) -> None:
             if result.with_media:
                 await app[services_key].media.fetch(result.with_media)
             await app[services_key].media.sweep()
-            await app[services_key].outbound.sweep_all()
         except Exception:  # the loop must survive a database hiccup
             log.exception("retrying stored inbound events failed")

@@ -14,7 +14,6 @@ from ....domain.usecases.outbound import SendRequest
 from ....domain.usecases.outbound_content import TemplateUse
 from ...container import Services
 from .. import views
-from ..background import run_in_background
 from ..keys import services_key
 from ..trpc import Procedure
 from . import in_team
@@ -95,8 +94,6 @@ async def messages_send(request: web.Request, actor: Actor, inp: SendInput) -> d
     decision: dict[str, Any] = {"outcome": "allowed"}
     if isinstance(queued.decision, Deferred):
         decision = {"outcome": "deferred", "until": queued.decision.until, "rule": queued.decision.rule}
-    else:
-        _dispatch_soon(request.app, services, queued.message)
     return {"message": message_view(queued.message), "decision": decision}
 
 
@@ -104,11 +101,6 @@ async def messages_delivery(request: web.Request, actor: Actor, inp: IdInput) ->
     message, history = await _services(request).outbound.delivery(actor, ident(inp.id))
     return {"status": message.status.value, "history": [
         {"status": status, "at": at, **({"errorCode": code} if code else {})} for status, at, code in history]}
-
-
-def _dispatch_soon(app: web.Application, services: Services, message: Message) -> None:
-    """Sends in the background; the retry loop (background.py) sends what this misses, and the retries."""
-    run_in_background(app, services.outbound.dispatch(message.team_id, message.id))
 
 
 PROCEDURES: dict[str, Procedure] = {
