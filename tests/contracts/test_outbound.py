@@ -109,3 +109,21 @@ async def test_a_deferred_reply_is_decided_again_when_it_comes_due(services: Ser
         DeliveryStatus.FAILED, Dispatch.DONE, "opted_out")
     [refusal] = [e for e in (await services.audit.list(owner.actor)).items if e.action == "send.blocked"]
     assert (refusal.actor, refusal.details) == ("system", {"reason": "opted_out", "messageId": message.id})
+
+
+async def test_a_retried_request_gets_its_message_even_after_the_rules_changed(services: Services) -> None:
+    """The client retries a send it already made; the customer has opted out meanwhile. The retry is the same
+    request, not a new message: it gets the message queued then, and no refusal is recorded."""
+    owner = await make_team(services)
+    thread = await customer_wrote(services, owner, NOON - dt.timedelta(minutes=5))
+    first = await outbound(services, NOON).send(owner.actor, SendRequest(thread, "k-6", "On its way"))
+    async with services.uows.for_team(owner.team_id) as uow:
+        found = await uow.threads.get(thread)
+        assert found is not None
+        await uow.consent.add(ConsentRecord(found.contact_id, Channel.WHATSAPP, ConsentStatus.OPTED_OUT, "STOP", NOON))
+        await uow.commit()
+    again = await outbound(services, NOON).send(owner.actor, SendRequest(thread, "k-6", "On its way"))
+    assert again.message.id == first.message.id and again.decision == Allowed()
+    assert not [e for e in (await services.audit.list(owner.actor)).items if e.action == "send.blocked"]
+    with pytest.raises(PolicyBlocked):  # a new request is decided as it is now
+        await outbound(services, NOON).send(owner.actor, SendRequest(thread, "k-7", "On its way"))

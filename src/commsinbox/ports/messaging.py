@@ -108,6 +108,10 @@ class MessageRepository(Protocol):
         """Newest first by (sent_at, id)."""
         ...
 
+    async def by_idempotency_key(self, key: str) -> Message | None:
+        """The team's message first queued under this client key, if any."""
+        ...
+
     async def add_outbound(self, message: Message) -> Message:
         """Queues an outbound message; when its idempotency key was used before, the message already stored."""
         ...

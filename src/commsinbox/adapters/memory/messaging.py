@@ -211,6 +211,11 @@ class MemoryMessageRepository(_Scoped):
         more = len(rows) > page.limit
         return Page(tuple(items), Cursor(items[-1].sent_at, items[-1].id).encode() if more else None)
 
+    async def by_idempotency_key(self, key: str) -> Message | None:
+        found = next(self.tx.find("communication_messages", lambda m: m.team_id == self.team_id and
+                                  m.idempotency_key == key), None)
+        return attrs.evolve(found) if found is not None else None
+
     async def add_outbound(self, message: Message) -> Message:
         self._check(message, "communication_messages")
         await self.tx.lock(("idempotency", self.team_id, message.idempotency_key))

@@ -259,6 +259,12 @@ class PostgresMessageRepository(_Scoped):
         more = len(rows) > page.limit
         return Page(tuple(items), Cursor(items[-1].sent_at, items[-1].id).encode() if more else None)
 
+    async def by_idempotency_key(self, key: str) -> Message | None:
+        c = communication_messages.c
+        row = (await self.conn.execute(sa.select(communication_messages).where(
+            c.team_id == self.team_id, c.idempotency_key == key))).first()
+        return m.row_to_message(row) if row else None
+
     async def add_outbound(self, message: Message) -> Message:
         c = communication_messages.c
         statement = insert(communication_messages).values(m.message_values(message)).on_conflict_do_nothing(

@@ -32,6 +32,7 @@ from ..model.consent import ConsentRecord, ConsentStatus
 from ..model.errors import InvalidInput
 from ..model.ids import TeamId
 from ..model.threads import Dispatch, Message, Thread
+from ..policies.decision import Blocked
 from ..policies.rate_caps import send_caps
 from .connections import ConnectionService
 from .consent import record_consent
@@ -107,10 +108,10 @@ class SendDispatcher:
             if len(batch) == BATCH and not capped:  # more are due and no cap holds them: a sibling job overlaps
                 await schedule_send(self.jobs, team_id, account_id, None, now)  # its claim with these sends
             sent, capped, finish = await self._send_batch(account, batch)
-            finishing[:] = [task for task in finishing if not task.done()] + [finish]
             for task in finishing:
-                if task.done() and task.exception() is not None:
+                if task.done() and task.exception() is not None:  # recording a batch failed: the job fails
                     raise task.exception()  # type: ignore[misc]
+            finishing[:] = [task for task in finishing if not task.done()] + [finish]
             handed += sent
         await schedule_send(self.jobs, team_id, account_id, None, self.clock.now())
         return handed
@@ -124,7 +125,7 @@ class SendDispatcher:
             claimed = await uow.messages.claim_due(account_id, now, HOLD, _batch_size(account))
             threads = await uow.threads.get_many(sorted({m.thread_id for m in claimed}))
             sends, orphans, refused = [], [], []
-            team = None
+            team = await uow.teams.get(team_id) if any(now - m.created_at > RECHECK_AFTER for m in claimed) else None
             for message in claimed:
                 thread = threads.get(message.thread_id)
                 if thread is None:  # deleted with its thread: nothing to send
@@ -132,9 +133,8 @@ class SendDispatcher:
                     orphans.append(message)
                     continue
                 if now - message.created_at > RECHECK_AFTER:
-                    team = team or await uow.teams.get(team_id)
-                    blocked = team and await still_allowed(uow, self.settings, self.timezones, account, team, thread,
-                                                           message, now)
+                    blocked = (await still_allowed(uow, self.settings, self.timezones, account, team, thread, message,
+                                                   now) if team is not None else Blocked("team_removed"))
                     if blocked:
                         message.dispatch, message.send_after, message.status = (Dispatch.DONE, None,
                                                                                 DeliveryStatus.FAILED)
@@ -163,6 +163,7 @@ class SendDispatcher:
         the task that records the outcomes once the sends are done."""
         slots, started = asyncio.Semaphore(SEND_CONCURRENCY), []
         previous: dict[str, asyncio.Task[None]] = {}
+        earlier: dict[str, _Send] = {}
         pending, waited_for, round_size, capped = batch, None, len(batch), False
         while pending:
             # After a wait, the tokens are taken for the instant waited for, if the wake-up was at most LATE_WAKE
@@ -180,8 +181,9 @@ class SendDispatcher:
             for send, refused in zip(asked, results, strict=True):
                 if refused is None:
                     send.granted_at = now if capped else None  # paced by a cap: its departure must not lag
-                    task = asyncio.create_task(self._send_one(account, send, slots, previous.get(send.thread.id)))
-                    previous[send.thread.id] = task
+                    task = asyncio.create_task(self._send_one(account, send, slots, previous.get(send.thread.id),
+                                                              earlier.get(send.thread.id)))
+                    previous[send.thread.id], earlier[send.thread.id] = task, send
                     started.append(send)
                 elif refused.retry_at - now <= WAIT_IN_JOB:
                     send.retry_at = refused.retry_at
@@ -202,7 +204,7 @@ class SendDispatcher:
                 if stands_still:
                     waiting = []
             pending = waiting
-        refused = [s for s in batch if s.retry_at is not None]
+        refused = [s for s in batch if s.retry_at is not None and not any(s is t for t in started)]
         return len(started), capped, asyncio.create_task(self._finish(account.team_id, started, refused,
                                                                       list(previous.values())))
 
@@ -212,9 +214,14 @@ class SendDispatcher:
         await self._record(team_id, started + refused)
 
     async def _send_one(self, account: CommunicationAccount, send: _Send, slots: asyncio.Semaphore,
-                        after: asyncio.Task[None] | None) -> None:
+                        after: asyncio.Task[None] | None, earlier: _Send | None) -> None:
+        """`after` sends `earlier`, the same customer's previous message of the batch: this one waits for it, and
+        goes back to waiting with it if it went back (their order is kept)."""
         if after is not None:
             await asyncio.wait([after])
+        if earlier is not None and earlier.retry_at is not None:
+            send.retry_at = max(self.clock.now(), earlier.retry_at)
+            return
         try:
             gateway, access = self.providers.gateway(account.provider), self.connections.access(account)
         except Exception as error:  # nothing was sent: the account cannot send as it is
@@ -256,8 +263,11 @@ class SendDispatcher:
                 retries.add(retry_at)
         async with self.uows.for_team(team_id) as uow:
             await uow.messages.save_dispatches([s.message for s in sends])
+            opted_out: set[tuple[str, str]] = set()  # one record per contact and channel, however many refusals
             for send in sends:
-                if send.error is not None and send.error.reason == "opted_out":
+                contact = (send.thread.contact_id, send.thread.channel.value)
+                if send.error is not None and send.error.reason == "opted_out" and contact not in opted_out:
+                    opted_out.add(contact)
                     await record_consent(uow, ConsentRecord(send.thread.contact_id, send.thread.channel,
                                                             ConsentStatus.OPTED_OUT,
                                                             f"provider error {send.error.code}", now),
@@ -298,4 +308,4 @@ def _batch_size(account: CommunicationAccount) -> int:
     return max(1, min(BATCH, math.ceil(cap.per_second * WAIT_IN_JOB.total_seconds())))
 
 
-__all__ = ["SEND_TASK", "SendDispatcher"]
+__all__ = ["SendDispatcher"]

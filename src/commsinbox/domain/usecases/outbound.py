@@ -4,7 +4,6 @@ that may have reached the provider but was not recorded ends `unknown`, never re
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -28,11 +27,8 @@ from ..model.values import Permission, QuietHours
 from ..policies.decision import TEMPLATE_NOT_APPROVED, Allowed, Blocked, Decision, Deferred
 from ..policies.outbound import SendContext, decide
 from .access import Actor
-from .connections import ConnectionService
 from .inbox import visible_thread
 from .outbound_content import TemplateUse, content_of
-
-log = logging.getLogger("commsinbox.outbound")
 
 HOLD = dt.timedelta(minutes=2)  # a send job's hold on a message; past it, the send's outcome is unknown
 MAX_ATTEMPTS = 6  # provider calls for one message, transient failures included
@@ -68,7 +64,6 @@ class OutboundService:
     clock: Clock
     ids: IdGenerator
     providers: ProviderRegistry
-    connections: ConnectionService
     settings: OutboundSettings
     timezones: PhoneTimezones
     jobs: JobQueue
@@ -81,6 +76,8 @@ class OutboundService:
         now = self.clock.now()
         async with self.uows.for_team(actor.team_id, actor.user_id) as uow:
             thread = (await visible_thread(uow, actor, request.thread_id, now)).thread
+            if (earlier := await uow.messages.by_idempotency_key(key)) is not None:
+                return _as_decided(earlier)  # a retry of the client's request: never decided (or sent) twice
             account, team = await uow.accounts.get(thread.account_id), await uow.teams.get(actor.team_id)
             if account is None or team is None:
                 raise NotFound("thread", request.thread_id)
@@ -98,10 +95,8 @@ class OutboundService:
                               meta={"sentBy": actor.user_id, **({"tag": tag} if tag else {}), **content.meta},
                               idempotency_key=key, dispatch=Dispatch.WAITING, send_after=send_after)
             stored = await uow.messages.add_outbound(message)
-            if stored.id != message.id:  # the key was used before: that message, as it was decided then
-                if stored.send_after is not None and stored.send_after > stored.created_at:
-                    return Queued(stored, Deferred(stored.send_after, "deferred"))
-                return Queued(stored, Allowed())
+            if stored.id != message.id:  # the same key committed by a concurrent request meanwhile
+                return _as_decided(stored)
             await uow.outbox.add(events.MESSAGE_QUEUED, {"messageId": message.id, "threadId": thread.id}, now)
             await uow.commit()
         # After the commit (the job runs on another connection); a defer lost in a crash is the sweep's to redo.
@@ -130,6 +125,13 @@ class OutboundService:
             reports = (await uow.messages.statuses(message.account_id, message.provider_message_id)
                        if message.provider_message_id else [])
         return message, [(r.status.value, r.at, r.error_code) for r in reports]
+
+
+def _as_decided(message: Message) -> Queued:
+    """A message queued earlier under the same key, with the decision it had then."""
+    if message.send_after is not None and message.send_after > message.created_at:
+        return Queued(message, Deferred(message.send_after, "deferred"))
+    return Queued(message, Allowed(message.meta.get("tag") if isinstance(message.meta.get("tag"), str) else None))
 
 
 async def send_context(uow: TeamUnitOfWork, settings: OutboundSettings, timezones: PhoneTimezones,

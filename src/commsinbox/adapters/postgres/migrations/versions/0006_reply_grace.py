@@ -4,8 +4,8 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-25
 
-An agent's reply to a customer who wrote within the team's reply grace goes out even in quiet hours. NULL keeps
-the deployment default; 0 makes replies wait like every business-initiated message.
+An agent's reply to a customer who wrote within the team's reply grace goes out even in quiet hours. NULL means
+the default of 30 minutes; 0 makes replies wait like every business-initiated message.
 """
 from __future__ import annotations
 

@@ -111,7 +111,8 @@ DROPS = [
 ]
 # The migration runs as the tables' owner, whom FORCE ROW LEVEL SECURITY restricts like anyone else; lifting FORCE
 # on the two source tables inside this transaction (ALTER TABLE holds its lock until commit, so no one else sees
-# the gap) lets the backfill read every team's rows.
+# the gap) lets the backfill read every team's rows. The term tables get their own row-level security after the
+# backfill has written every team's terms into them.
 BACKFILL = [
     "ALTER TABLE contacts NO FORCE ROW LEVEL SECURITY",
     "ALTER TABLE communication_messages NO FORCE ROW LEVEL SECURITY",
@@ -143,10 +144,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('team_id', 'term', 'thread_id', 'message_id', name=op.f('pk_message_search_terms'))
     )
     op.create_index('ix_message_search_terms_thread', 'message_search_terms', ['thread_id'], unique=False)
+    for statement in (*FUNCTIONS, *BACKFILL):  # before the term tables' own row-level security exists
+        op.execute(statement)
     for table in ('contact_search_terms', 'message_search_terms'):
         for statement in (*rls.grant_ddl(APP_ROLE, table), *rls.tenant_table_ddl(table)):
             op.execute(statement)
-    for statement in (*FUNCTIONS, *BACKFILL, *TRIGGERS):
+    for statement in TRIGGERS:
         op.execute(statement)
     op.drop_index('ix_messages_search', table_name='communication_messages', postgresql_using='gin')
     op.drop_column('communication_messages', 'search_vector')
