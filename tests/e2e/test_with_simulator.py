@@ -240,3 +240,16 @@ async def test_a_throttled_send_is_retried_by_the_job_under_the_same_key_and_sen
         assert all(dict(r["form"])["Body"] == "Coming right up" for r in requests)
     # tenacity waits 1 to 2 s first; the in-process simulator may record the first arrival late, so half of it
     assert requests[1]["monotonic"] - requests[0]["monotonic"] >= 0.5
+
+
+async def test_an_accounts_rate_cap_is_set_through_the_api_and_a_bad_one_changes_nothing(world: World) -> None:
+    await connected(world, "whatsapp-meta")
+    [account] = (await world.api.query("communications.accounts.list")).data
+    assert account["rateCap"] == {"perSecond": 80, "burst": 1}  # Meta's default
+    changed = await world.api.mutate("communications.accounts.setRateCap",
+                                     {"id": account["id"], "perSecond": 20, "burst": 3})
+    assert (changed.status, changed.data["rateCap"]) == (200, {"perSecond": 20, "burst": 3})
+    bad = await world.api.mutate("communications.accounts.setRateCap", {"id": account["id"], "perSecond": 0})
+    assert (bad.code, bad.error["data"]["fields"][0]["path"]) == ("BAD_REQUEST", "rateCap.perSecond")
+    assert (await world.api.query("communications.accounts.get", {"id": account["id"]})).data["rateCap"] == {
+        "perSecond": 20, "burst": 3}

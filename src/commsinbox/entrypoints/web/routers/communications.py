@@ -7,6 +7,7 @@ import attrs
 from aiohttp import web
 
 from ....domain.model.accounts import CommunicationAccount
+from ....domain.policies.rate_caps import DEFAULT_CAPS
 from ....domain.usecases.access import Actor
 from ....domain.usecases.connections import Connect
 from ..keys import services_key
@@ -26,6 +27,13 @@ class ConnectInput:
 
 
 @attrs.frozen
+class RateCapInput:
+    id: str
+    perSecond: Any  # noqa: N815 — checked by the use case, which names the field
+    burst: Any = 1
+
+
+@attrs.frozen
 class RotateInput:
     id: str
     credentials: dict[str, Any] = attrs.field(repr=False)
@@ -33,8 +41,13 @@ class RotateInput:
 
 def view(account: CommunicationAccount) -> dict[str, Any]:
     """An account as the API shows it: never its credentials."""
+    config = account.rate_config
+    cap = ({"perSecond": config["perSecond"], "burst": config.get("burst", 1)} if "perSecond" in config else
+           {"perSecond": DEFAULT_CAPS[account.provider].account.per_second,
+            "burst": DEFAULT_CAPS[account.provider].account.burst})
     return {"id": account.id, "provider": account.provider.value, "externalId": account.external_id,
-            "displayName": account.display_name, "status": account.status.value, "createdAt": account.created_at}
+            "displayName": account.display_name, "status": account.status.value, "rateCap": cap,
+            "createdAt": account.created_at}
 
 
 async def connect(request: web.Request, actor: Actor, inp: ConnectInput) -> dict[str, Any]:
@@ -64,6 +77,11 @@ async def rotate(request: web.Request, actor: Actor, inp: RotateInput) -> dict[s
     return view(account)
 
 
+async def set_rate_cap(request: web.Request, actor: Actor, inp: RateCapInput) -> dict[str, Any]:
+    account = await request.app[services_key].connections.set_rate_cap(actor, ident(inp.id), inp.perSecond, inp.burst)
+    return view(account)
+
+
 PROCEDURES: dict[str, Procedure] = {
     "communications.accounts.connect": in_team("mutation", ConnectInput, connect),
     "communications.accounts.list": in_team("query", None, list_),
@@ -71,4 +89,5 @@ PROCEDURES: dict[str, Procedure] = {
     "communications.accounts.remove": in_team("mutation", IdInput, remove),
     "communications.accounts.verify": in_team("mutation", IdInput, verify),
     "communications.accounts.rotateCredentials": in_team("mutation", RotateInput, rotate),
+    "communications.accounts.setRateCap": in_team("mutation", RateCapInput, set_rate_cap),
 }
