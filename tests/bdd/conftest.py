@@ -109,6 +109,14 @@ class Inbox:
         except DomainError as error:
             self.error = error
 
+    async def attempt_call(self, actor: Actor, call: Callable[[Actor], Coroutine[Any, Any, Any]]) -> None:
+        """Runs `call(actor)`, keeping its result or domain error for the shared `it is …` step."""
+        self.result, self.error = None, None
+        try:
+            self.result = await call(actor)
+        except DomainError as error:
+            self.error = error
+
     async def _update_the_team_settings(self, actor: Actor) -> Any:
         return await self.services.teams.update(actor, TeamChanges(timezone="America/Sao_Paulo"))
 

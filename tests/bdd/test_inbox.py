@@ -14,7 +14,6 @@ from pytest_bdd import given, scenarios, then, when
 from commsinbox.adapters.clock import FixedClock
 from commsinbox.domain.model.accounts import AccountStatus, CommunicationAccount
 from commsinbox.domain.model.channels import MessageType, Provider
-from commsinbox.domain.model.errors import DomainError
 from commsinbox.domain.model.inbound import ContactRef, InboundMessage
 from commsinbox.domain.model.labels import RecordType, ThreadFilter, ThreadLink
 from commsinbox.domain.model.paging import PageRequest
@@ -80,12 +79,7 @@ class InboxDesk:
         return next(v.thread for v in page.items if v.contact.phone == phone)
 
     async def attempt(self, user: str, call: Any) -> None:
-        """Runs `call(actor)` as `user`, keeping its result or domain error for the shared `it is …` step."""
-        self.inbox.result, self.inbox.error = None, None
-        try:
-            self.inbox.result = await call(await self.actor(user))
-        except DomainError as error:
-            self.inbox.error = error
+        await self.inbox.attempt_call(await self.actor(user), call)
 
     async def customers_of(self, user: str, where: ThreadFilter) -> list[str]:
         page = await self.threads.list(await self.actor(user), where, PageRequest())

@@ -21,7 +21,7 @@ from commsinbox.adapters.clock import FixedClock
 from commsinbox.adapters.memory.providers import MemoryProviderRegistry
 from commsinbox.domain.model import events
 from commsinbox.domain.model.channels import MessageType, Provider
-from commsinbox.domain.model.errors import DomainError, InvalidInput, PolicyBlocked
+from commsinbox.domain.model.errors import InvalidInput, PolicyBlocked
 from commsinbox.domain.model.inbound import ContactRef, InboundMessage, TemplateStatusChanged
 from commsinbox.domain.model.paging import PageRequest
 from commsinbox.domain.usecases.access import Actor
@@ -94,12 +94,7 @@ class TemplateDesk:
                                       if e.kind == events.THREAD_OPENED)
 
     async def attempt(self, user: str, call: Any) -> None:
-        """Runs `call(actor)` as `user`, keeping its result or domain error for the `it is …` steps."""
-        self.inbox.result, self.inbox.error = None, None
-        try:
-            self.inbox.result = await call(await self.actor(user))
-        except DomainError as error:
-            self.inbox.error = error
+        await self.inbox.attempt_call(await self.actor(user), call)
 
     async def write(self, user: str, provider: Provider, name: str, language: str, body: str,
                     content_sid: str | None = None) -> None:
