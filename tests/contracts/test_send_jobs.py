@@ -14,6 +14,7 @@ from commsinbox.adapters.clock import FixedClock
 from commsinbox.adapters.memory.providers import MemoryProviderRegistry
 from commsinbox.domain.model.channels import DeliveryStatus, Provider
 from commsinbox.domain.model.threads import Dispatch, Message
+from commsinbox.domain.policies.rate_caps import JITTER_HEADROOM
 from commsinbox.domain.usecases.dispatch import SendDispatcher
 from commsinbox.domain.usecases.outbound import HOLD, MAX_ATTEMPTS, SEND_TASK, OutboundService, SendRequest
 from commsinbox.entrypoints.container import Services, memory_services, postgres_services
@@ -189,7 +190,7 @@ async def test_over_the_account_cap_a_send_is_deferred_not_failed(world: World) 
     assert await world.run() == 1  # the clock stands still: one token, then the job schedules the rest
     stored = [await world.message(m.id) for m in messages]
     assert [m.dispatch for m in stored] == [Dispatch.DONE] + [Dispatch.WAITING] * 3
-    interval = dt.timedelta(microseconds=520_000)  # 1 / (2 / 1.04) s: the cap with its jitter headroom
+    interval = dt.timedelta(seconds=(1 + JITTER_HEADROOM) / 2)  # the cap of 2/s with its jitter headroom
     assert {m.send_after for m in stored[1:]} == {ran_at + interval}
     assert all(m.status is DeliveryStatus.QUEUED and m.error_code is None for m in stored)
     assert len(world.gateway.sent) == 1
