@@ -18,6 +18,8 @@ from commsinbox.domain.model.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from commsinbox.domain.model.ids import LabelId
+from commsinbox.domain.model.labels import Label
 from commsinbox.domain.model.paging import PageRequest
 from commsinbox.domain.model.values import Permission, Role
 from commsinbox.domain.usecases.clients import ClientFields
@@ -299,3 +301,17 @@ async def test_a_refused_invite_creates_no_account(services: Services) -> None:
         await services.teams.invite(owner.actor, email, Role.CUSTOM, frozenset())
     async with services.uows.for_accounts() as uow:
         assert await uow.users.get_by_email(email) is None
+
+
+async def test_a_read_only_unit_of_work_refuses_writes_and_the_next_unit_may_write(services: Services) -> None:
+    """Both adapters hold read-only units to reading; the write fails where it is made, and nothing is kept."""
+    owner = await make_team(services)
+    with pytest.raises(Exception, match="read-only transaction"):
+        async with services.uows.for_team(owner.team_id, owner.user_id, read_only=True) as uow:
+            await uow.labels.add(Label(LabelId(str(uuid.uuid4())), owner.team_id, "Never", dt.datetime.now(dt.UTC)))
+    async with services.uows.for_team(owner.team_id, owner.user_id) as uow:
+        assert await uow.labels.list() == []
+        await uow.labels.add(Label(LabelId(str(uuid.uuid4())), owner.team_id, "Kept", dt.datetime.now(dt.UTC)))
+        await uow.commit()
+    async with services.uows.for_team(owner.team_id, owner.user_id, read_only=True) as uow:
+        assert [label.name for label in await uow.labels.list()] == ["Kept"]

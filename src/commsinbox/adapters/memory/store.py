@@ -29,11 +29,16 @@ class MemoryDatabase:
         return self.tables.setdefault(name, {})
 
 
+class ReadOnlyTransaction(RuntimeError):
+    """A write in a unit of work opened read-only: a programming error, as in PostgreSQL."""
+
+
 @attrs.define
 class Transaction:
     """A private working set over a `MemoryDatabase`; `commit` writes the changed keys back."""
 
     db: MemoryDatabase
+    read_only: bool = False  # like PostgreSQL's READ ONLY transactions: a write raises
     _work: dict[str, dict[Key, Any]] = attrs.field(factory=dict)
     _changed: dict[str, set[Key]] = attrs.field(factory=dict)
     _held: list[asyncio.Lock] = attrs.field(factory=list)
@@ -57,16 +62,22 @@ class Transaction:
         return self._work[name]
 
     def put(self, name: str, key: Key, row: Any) -> None:
+        self._writable(name)
         self.rows(name)[key] = attrs.evolve(row)
         self._changed.setdefault(name, set()).add(key)
 
     def pop(self, name: str, key: Key) -> bool:
+        self._writable(name)
         found = self.rows(name).pop(key, None) is not None
         self._changed.setdefault(name, set()).add(key)
         return found
 
     def find(self, name: str, where: Callable[[Any], bool]) -> Iterator[Any]:
         return (attrs.evolve(row) for row in self.rows(name).values() if where(row))
+
+    def _writable(self, name: str) -> None:
+        if self.read_only:
+            raise ReadOnlyTransaction(f"cannot write {name} in a read-only transaction")
 
     def commit(self) -> None:
         """Writes the changes back, then wakes the live streams of the teams whose outbox grew. Outbox rows

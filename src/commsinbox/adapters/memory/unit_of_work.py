@@ -32,19 +32,19 @@ from .system import MemoryInboundEventStore, MemoryKeyringCanaries, MemoryRouteR
 
 
 class _MemoryUnitOfWork:
-    def __init__(self, db: MemoryDatabase) -> None:
-        self._db = db
-        self.tx = Transaction(db)
+    def __init__(self, db: MemoryDatabase, read_only: bool = False) -> None:
+        self._db, self._read_only = db, read_only
+        self.tx = Transaction(db, read_only)
 
     async def __aenter__(self) -> Self:
-        self.tx = Transaction(self._db)
+        self.tx = Transaction(self._db, self._read_only)
         self._bind(self.tx)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         self.tx.release()
-        self.tx = Transaction(self._db)  # anything not committed is dropped
+        self.tx = Transaction(self._db, self._read_only)  # anything not committed is dropped
 
     async def commit(self) -> None:
         self.tx.commit()
@@ -54,8 +54,8 @@ class _MemoryUnitOfWork:
 
 
 class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
-    def __init__(self, db: MemoryDatabase, team_id: TeamId) -> None:
-        super().__init__(db)
+    def __init__(self, db: MemoryDatabase, team_id: TeamId, read_only: bool = False) -> None:
+        super().__init__(db, read_only)
         self.team_id = team_id
         self._bind(self.tx)
 
@@ -84,8 +84,8 @@ class MemoryTeamUnitOfWork(_MemoryUnitOfWork):
 
 
 class MemoryAccountUnitOfWork(_MemoryUnitOfWork):
-    def __init__(self, db: MemoryDatabase, user_id: UserId | None) -> None:
-        super().__init__(db)
+    def __init__(self, db: MemoryDatabase, user_id: UserId | None, read_only: bool = False) -> None:
+        super().__init__(db, read_only)
         self.user_id = user_id
         self._bind(self.tx)
 
@@ -106,8 +106,8 @@ class MemoryUnitOfWorkFactory:
 
     def for_team(self, team_id: TeamId, user_id: UserId | None = None, *, read_only: bool = False
                  ) -> MemoryTeamUnitOfWork:
-        return MemoryTeamUnitOfWork(self.db, team_id)
+        return MemoryTeamUnitOfWork(self.db, team_id, read_only)
 
     def for_accounts(self, user_id: UserId | None = None, *, read_only: bool = False
                      ) -> MemoryAccountUnitOfWork:
-        return MemoryAccountUnitOfWork(self.db, user_id)
+        return MemoryAccountUnitOfWork(self.db, user_id, read_only)
