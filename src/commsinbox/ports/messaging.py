@@ -116,10 +116,6 @@ class MessageRepository(Protocol):
         """Queues an outbound message; when its idempotency key was used before, the message already stored."""
         ...
 
-    async def claim_send(self, id: str, now: dt.datetime, hold: dt.timedelta) -> Message | None:
-        """Waiting and due → sending until `now + hold`; None when not waiting, not due, or taken by another job."""
-        ...
-
     async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
         """Up to `limit` of the account's waiting and due messages, oldest due first, → sending until `now + hold`;
         messages another transaction is claiming are skipped, not waited for."""

@@ -226,7 +226,7 @@ class MemoryMessageRepository(_Scoped):
         self.tx.put("communication_messages", (message.id,), message)
         return attrs.evolve(message)
 
-    async def claim_send(self, id: str, now: dt.datetime, hold: dt.timedelta) -> Message | None:
+    async def _claim(self, id: str, now: dt.datetime, hold: dt.timedelta) -> Message | None:
         await self.tx.lock(("send", id))
         message = await self.get(id)
         if message is None or message.dispatch is not Dispatch.WAITING or message.send_after is None \
@@ -241,7 +241,7 @@ class MemoryMessageRepository(_Scoped):
                                   m.account_id == account_id and m.dispatch is Dispatch.WAITING and
                                   m.send_after is not None and m.send_after <= now),
                      key=lambda m: m.send_after)[:limit]
-        claimed = [m for m in [await self.claim_send(m.id, now, hold) for m in due] if m is not None]
+        claimed = [m for m in [await self._claim(m.id, now, hold) for m in due] if m is not None]
         return sorted(claimed, key=lambda message: (message.created_at, message.id))
 
     async def next_send(self, account_id: str) -> dt.datetime | None:

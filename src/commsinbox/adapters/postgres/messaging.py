@@ -274,13 +274,6 @@ class PostgresMessageRepository(_Scoped):
             c.team_id == self.team_id, c.idempotency_key == message.idempotency_key))).one()
         return m.row_to_message(row)
 
-    async def claim_send(self, id: str, now: dt.datetime, hold: dt.timedelta) -> Message | None:
-        c = communication_messages.c
-        row = (await self.conn.execute(communication_messages.update().where(
-            c.team_id == self.team_id, c.id == id, c.dispatch == Dispatch.WAITING.value, c.send_after <= now,
-        ).values(dispatch=Dispatch.SENDING.value, send_after=now + hold).returning(communication_messages))).first()
-        return m.row_to_message(row) if row else None
-
     async def claim_due(self, account_id: str, now: dt.datetime, hold: dt.timedelta, limit: int) -> list[Message]:
         c = communication_messages.c
         due = (sa.select(c.id).where(c.team_id == self.team_id, c.account_id == account_id,
