@@ -7,25 +7,21 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import attrs
 import pytest
-from aiohttp import web
 
-from commsinbox.adapters.clock import FixedClock
 from commsinbox.adapters.providers import meta_signature
 from commsinbox.adapters.providers.meta_instagram import webhook as instagram_webhook
 from commsinbox.adapters.providers.meta_whatsapp import webhook as whatsapp_webhook
 from commsinbox.adapters.providers.registry import http_gateways
-from commsinbox.adapters.providers.simulator import SimulatorState, create_simulator_app
 from commsinbox.adapters.providers.twilio_whatsapp import signature as twilio_signature
 from commsinbox.adapters.providers.twilio_whatsapp import webhook as twilio_webhook
 from commsinbox.domain.model.channels import DeliveryStatus, MessageType, Provider
 from commsinbox.domain.model.inbound import InboundMessage, StatusUpdate
 from commsinbox.ports.providers import AccountAccess
+from tests.integration.http.conftest import Received, Sim
 
 pytestmark = pytest.mark.integration
 
@@ -34,65 +30,25 @@ CUSTOMER = "+31612345678"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
 
 
-@attrs.frozen
-class Received:
-    url: str
-    headers: dict[str, str]
-    body: bytes
+async def media_json(sim: Sim, data: bytes, content_type: str, **extra: Any) -> dict[str, Any]:
+    """Registers media in the JSON/base64 form (Sim.media posts raw bytes)."""
+    return await sim.control("media", {"contentBase64": base64.b64encode(data).decode(),
+                                       "contentType": content_type, **extra})
 
 
-@attrs.define
-class Env:
-    state: SimulatorState
-    base: str
-    session: aiohttp.ClientSession
-    received: list[Received]
-
-    async def control(self, path: str, body: dict[str, Any], expect: int = 200) -> dict[str, Any]:
-        async with self.session.post(f"{self.base}/_sim/{path}", json=body) as response:
-            assert response.status == expect, await response.text()
-            return await response.json()
-
-    async def requests(self, prefix: str = "") -> list[dict[str, Any]]:
-        async with self.session.get(f"{self.base}/_sim/requests", params={"prefix": prefix}) as response:
-            return (await response.json())["requests"]
-
-    async def media(self, data: bytes, content_type: str, **extra: Any) -> dict[str, Any]:
-        return await self.control("media", {"contentBase64": base64.b64encode(data).decode(),
-                                            "contentType": content_type, **extra})
-
-
-@pytest.fixture
-async def env(aiohttp_server: Any) -> AsyncIterator[Env]:
-    received: list[Received] = []
-
-    async def webhook(request: web.Request) -> web.Response:
-        received.append(Received(str(request.url), dict(request.headers), await request.read()))
-        return web.Response(text="<Response/>", content_type="text/xml")
-
-    target = web.Application()
-    for path in ("/webhooks/twilio/whatsapp", "/webhooks/meta/whatsapp", "/webhooks/meta/instagram"):
-        target.router.add_post(path, webhook)
-    target_server = await aiohttp_server(target)
-    state = SimulatorState(target=str(target_server.make_url("")).rstrip("/"), clock=FixedClock())
-    server = await aiohttp_server(create_simulator_app(state))
-    async with aiohttp.ClientSession() as session:
-        yield Env(state, str(server.make_url("")).rstrip("/"), session, received)
-
-
-async def _twilio(env: Env) -> dict[str, Any]:
-    return await env.control("accounts", {"provider": "whatsapp-twilio", "senders": [SENDER],
+async def _twilio(sim: Sim) -> dict[str, Any]:
+    return await sim.control("accounts", {"provider": "whatsapp-twilio", "senders": [SENDER],
                                           "optedOut": ["+15550000000"]})
 
 
-async def _whatsapp(env: Env) -> dict[str, Any]:
-    return await env.control("accounts", {"provider": "whatsapp-meta", "phoneNumberId": "106540352242922",
+async def _whatsapp(sim: Sim) -> dict[str, Any]:
+    return await sim.control("accounts", {"provider": "whatsapp-meta", "phoneNumberId": "106540352242922",
                                           "wabaId": "102290129340398", "displayPhoneNumber": "+15550783881",
                                           "appSecret": "wa-app-secret"})
 
 
-async def _instagram(env: Env) -> dict[str, Any]:
-    return await env.control("accounts", {"provider": "instagram-meta", "igId": "17841400000000001",
+async def _instagram(sim: Sim) -> dict[str, Any]:
+    return await sim.control("accounts", {"provider": "instagram-meta", "igId": "17841400000000001",
                                           "appSecret": "ig-app-secret"})
 
 
@@ -101,34 +57,34 @@ def _twilio_params(received: Received) -> list[tuple[str, str]]:
 
 
 # Inbound webhooks --------------------------------------------------------------------------------------------------
-async def test_twilio_inbound_is_signed_parseable_and_its_media_fetchable(env: Env) -> None:
-    account = await _twilio(env)
-    media = await env.media(PNG, "image/png", accountSid=account["accountSid"])
-    answer = await env.control("inbound", {"provider": "whatsapp-twilio", "from": CUSTOMER, "to": SENDER,
+async def test_twilio_inbound_is_signed_parseable_and_its_media_fetchable(sim: Sim) -> None:
+    account = await _twilio(sim)
+    media = await media_json(sim, PNG, "image/png", accountSid=account["accountSid"])
+    answer = await sim.control("inbound", {"provider": "whatsapp-twilio", "from": CUSTOMER, "to": SENDER,
                                            "text": "two photos", "media": [media["id"]], "profileName": "Jane"})
     assert answer["httpStatus"] == 200 and answer["delivered"]
-    (hook,) = env.received
+    (hook,) = sim.received
     params = _twilio_params(hook)
-    assert hook.url == f"{env.state.target}/webhooks/twilio/whatsapp"
+    assert hook.url == f"{sim.state.target}/webhooks/twilio/whatsapp"
     assert twilio_signature.is_valid(hook.headers["X-Twilio-Signature"], hook.url, params, account["authToken"])
     assert not twilio_signature.is_valid(hook.headers["X-Twilio-Signature"], hook.url, params, "another-token")
     (message,) = twilio_webhook.parse(params, dt.datetime.now(dt.UTC))
     assert isinstance(message, InboundMessage)
     assert (message.account_key, message.contact.phone, message.text) == (SENDER, CUSTOMER, "two photos")
     assert message.provider_message_id == answer["messageIds"][0] and message.provider_message_id.startswith("MM")
-    gateway = http_gateways(env.session, twilio_base_url=env.base).gateway(Provider.WHATSAPP_TWILIO)
+    gateway = http_gateways(sim.session, twilio_base_url=sim.base).gateway(Provider.WHATSAPP_TWILIO)
     access = AccountAccess(Provider.WHATSAPP_TWILIO, SENDER,
                            {"accountSid": account["accountSid"], "authToken": account["authToken"]})
     fetched = await gateway.fetch_media(access, message.media[0], max_bytes=1 << 20)
     assert (fetched.data, fetched.content_type) == (PNG, "image/png")
 
 
-async def test_whatsapp_inbound_batch_is_signed_and_every_message_parses(env: Env) -> None:
-    account = await _whatsapp(env)
-    media = await env.media(PNG, "image/png")
-    answer = await env.control("inbound", {"provider": "whatsapp-meta", "from": "16505551234", "text": "hello",
+async def test_whatsapp_inbound_batch_is_signed_and_every_message_parses(sim: Sim) -> None:
+    account = await _whatsapp(sim)
+    media = await media_json(sim, PNG, "image/png")
+    answer = await sim.control("inbound", {"provider": "whatsapp-meta", "from": "16505551234", "text": "hello",
                                            "count": 3, "media": [media["id"]]})
-    (hook,) = env.received  # one POST carrying four messages
+    (hook,) = sim.received  # one POST carrying four messages
     assert meta_signature.is_valid(hook.headers[meta_signature.SIGNATURE_HEADER], hook.body, "wa-app-secret")
     assert not meta_signature.is_valid(hook.headers[meta_signature.SIGNATURE_HEADER], hook.body + b" ", "wa-app-secret")
     events = whatsapp_webhook.parse(answer["payload"])
@@ -137,86 +93,86 @@ async def test_whatsapp_inbound_batch_is_signed_and_every_message_parses(env: En
     assert {e.account_key for e in events} == {account["phoneNumberId"]}
     image = events[3]
     assert isinstance(image, InboundMessage) and image.type is MessageType.IMAGE
-    gateway = http_gateways(env.session, graph_base_url=env.base).gateway(Provider.WHATSAPP_META)
+    gateway = http_gateways(sim.session, graph_base_url=sim.base).gateway(Provider.WHATSAPP_META)
     access = AccountAccess(Provider.WHATSAPP_META, account["phoneNumberId"], {"accessToken": account["accessToken"]})
     assert (await gateway.fetch_media(access, image.media[0], max_bytes=1 << 20)).data == PNG  # sha256 checked
 
 
-async def test_instagram_inbound_is_signed_and_its_attachment_fetchable(env: Env) -> None:
-    account = await _instagram(env)
-    media = await env.media(PNG, "image/png")
-    answer = await env.control("inbound", {"provider": "instagram-meta", "from": "9000000000000042",
+async def test_instagram_inbound_is_signed_and_its_attachment_fetchable(sim: Sim) -> None:
+    account = await _instagram(sim)
+    media = await media_json(sim, PNG, "image/png")
+    answer = await sim.control("inbound", {"provider": "instagram-meta", "from": "9000000000000042",
                                            "text": "look", "media": [media["id"]]})
-    (hook,) = env.received
+    (hook,) = sim.received
     assert hook.url.endswith("/webhooks/meta/instagram")
     assert meta_signature.is_valid(hook.headers[meta_signature.SIGNATURE_HEADER], hook.body, "ig-app-secret")
     text, photo = instagram_webhook.parse(answer["payload"])
     assert isinstance(text, InboundMessage) and text.text == "look" and text.contact.external_id == "9000000000000042"
     assert isinstance(photo, InboundMessage) and photo.account_key == account["igId"]
-    gateway = http_gateways(env.session, graph_base_url=env.base).gateway(Provider.INSTAGRAM_META)
+    gateway = http_gateways(sim.session, graph_base_url=sim.base).gateway(Provider.INSTAGRAM_META)
     access = AccountAccess(Provider.INSTAGRAM_META, account["igId"], {"accessToken": account["accessToken"]})
     assert (await gateway.fetch_media(access, photo.media[0], max_bytes=1 << 20)).data == PNG
 
 
-async def test_inbound_can_be_built_without_delivering(env: Env) -> None:
-    await _whatsapp(env)
-    answer = await env.control("inbound", {"provider": "whatsapp-meta", "text": "hi", "deliver": False})
-    assert answer["delivered"] is False and answer["httpStatus"] is None and env.received == []
+async def test_inbound_can_be_built_without_delivering(sim: Sim) -> None:
+    await _whatsapp(sim)
+    answer = await sim.control("inbound", {"provider": "whatsapp-meta", "text": "hi", "deliver": False})
+    assert answer["delivered"] is False and answer["httpStatus"] is None and sim.received == []
     assert answer["payload"]["entry"][0]["changes"][0]["value"]["messages"][0]["text"] == {"body": "hi"}
 
 
 # Send APIs and recorded requests -----------------------------------------------------------------------------------
-async def _twilio_send(env: Env, account: dict[str, Any], to: str, **extra: str) -> aiohttp.ClientResponse:
+async def _twilio_send(sim: Sim, account: dict[str, Any], to: str, **extra: str) -> aiohttp.ClientResponse:
     form = {"To": f"whatsapp:{to}", "From": f"whatsapp:{SENDER}", "Body": "Hello! 👍", **extra}
-    return await env.session.post(f"{env.base}/2010-04-01/Accounts/{account['accountSid']}/Messages.json",
+    return await sim.session.post(f"{sim.base}/2010-04-01/Accounts/{account['accountSid']}/Messages.json",
                                   data=form, headers={"Authorization": aiohttp.encode_basic_auth(
                                       account["accountSid"], account["authToken"])})
 
 
-async def test_twilio_send_answers_a_message_resource_and_is_recorded(env: Env) -> None:
-    account = await _twilio(env)
-    async with await _twilio_send(env, account, CUSTOMER) as response:
+async def test_twilio_send_answers_a_message_resource_and_is_recorded(sim: Sim) -> None:
+    account = await _twilio(sim)
+    async with await _twilio_send(sim, account, CUSTOMER) as response:
         assert response.status == 201
         resource = await response.json()
     assert re.fullmatch(r"SM[0-9a-f]{32}", resource["sid"]) and resource["status"] == "queued"
     assert resource["direction"] == "outbound-api" and resource["body"] == "Hello! 👍"
-    (recorded,) = await env.requests("/2010-04-01/")
+    (recorded,) = await sim.requests("/2010-04-01/")
     assert recorded["method"] == "POST" and recorded["headers"]["Authorization"] == "Basic"
     assert recorded["form"] == [["To", f"whatsapp:{CUSTOMER}"], ["From", f"whatsapp:{SENDER}"],
                                 ["Body", "Hello! 👍"]]
     assert account["authToken"] not in str(recorded)
 
 
-async def test_twilio_send_to_an_opted_out_number_is_21610(env: Env) -> None:
-    account = await _twilio(env)
-    async with await _twilio_send(env, account, "+15550000000") as response:
+async def test_twilio_send_to_an_opted_out_number_is_21610(sim: Sim) -> None:
+    account = await _twilio(sim)
+    async with await _twilio_send(sim, account, "+15550000000") as response:
         assert response.status == 400
         assert (await response.json())["code"] == 21610
 
 
-async def test_meta_sends_and_templates_answer_like_graph(env: Env) -> None:
-    wa, ig = await _whatsapp(env), await _instagram(env)
+async def test_meta_sends_and_templates_answer_like_graph(sim: Sim) -> None:
+    wa, ig = await _whatsapp(sim), await _instagram(sim)
     bearer = {"Authorization": f"Bearer {wa['accessToken']}"}
     send = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+16505551234", "type": "text",
             "text": {"body": "hi"}}
-    async with env.session.post(f"{env.base}/v23.0/{wa['phoneNumberId']}/messages", json=send,
+    async with sim.session.post(f"{sim.base}/v23.0/{wa['phoneNumberId']}/messages", json=send,
                                 headers=bearer) as response:
         sent = await response.json()
     assert sent["contacts"] == [{"input": "+16505551234", "wa_id": "16505551234"}]
     assert sent["messages"][0]["id"].startswith("wamid.")
     template = {"name": "order_update", "language": "en_US", "category": "utility", "components": []}
-    async with env.session.post(f"{env.base}/v23.0/{wa['wabaId']}/message_templates", json=template,
+    async with sim.session.post(f"{sim.base}/v23.0/{wa['wabaId']}/message_templates", json=template,
                                 headers=bearer) as response:
         created = await response.json()
     assert created["status"] == "PENDING" and created["category"] == "UTILITY" and created["id"].isdigit()
-    async with env.session.post(f"{env.base}/v23.0/me/messages",
+    async with sim.session.post(f"{sim.base}/v23.0/me/messages",
                                 headers={"Authorization": f"Bearer {ig['accessToken']}"},
                                 json={"recipient": {"id": "9000000000000001"}, "message": {"text": "hey"}}) as response:
         assert set(await response.json()) == {"recipient_id", "message_id"}
-    async with env.session.post(f"{env.base}/v23.0/{wa['phoneNumberId']}/messages", json=send,
+    async with sim.session.post(f"{sim.base}/v23.0/{wa['phoneNumberId']}/messages", json=send,
                                 headers={"Authorization": "Bearer nope"}) as response:
         assert response.status == 401 and (await response.json())["error"]["code"] == 190
-    recorded = await env.requests("/v23.0/")
+    recorded = await sim.requests("/v23.0/")
     assert [r["path"] for r in recorded] == [
         f"/v23.0/{wa['phoneNumberId']}/messages", f"/v23.0/{wa['wabaId']}/message_templates", "/v23.0/me/messages",
         f"/v23.0/{wa['phoneNumberId']}/messages"]
@@ -225,85 +181,85 @@ async def test_meta_sends_and_templates_answer_like_graph(env: Env) -> None:
 
 
 # Status callbacks --------------------------------------------------------------------------------------------------
-async def test_whatsapp_status_callbacks_go_sent_delivered_read(env: Env) -> None:
-    wa = await _whatsapp(env)
-    async with env.session.post(f"{env.base}/v23.0/{wa['phoneNumberId']}/messages",
+async def test_whatsapp_status_callbacks_go_sent_delivered_read(sim: Sim) -> None:
+    wa = await _whatsapp(sim)
+    async with sim.session.post(f"{sim.base}/v23.0/{wa['phoneNumberId']}/messages",
                                 headers={"Authorization": f"Bearer {wa['accessToken']}"},
                                 json={"messaging_product": "whatsapp", "to": "16505551234", "type": "text",
                                       "text": {"body": "hi"}}) as response:
         wamid = (await response.json())["messages"][0]["id"]
-    answer = await env.control("status", {"messageId": wamid})
+    answer = await sim.control("status", {"messageId": wamid})
     assert [(d["status"], d["httpStatus"]) for d in answer["deliveries"]] == [
         ("sent", 200), ("delivered", 200), ("read", 200)]
     updates = []
-    for hook in env.received:
+    for hook in sim.received:
         assert meta_signature.is_valid(hook.headers[meta_signature.SIGNATURE_HEADER], hook.body, "wa-app-secret")
         updates += whatsapp_webhook.parse(json.loads(hook.body))
     assert [(u.provider_message_id, u.status) for u in updates] == [
         (wamid, DeliveryStatus.SENT), (wamid, DeliveryStatus.DELIVERED), (wamid, DeliveryStatus.READ)]
-    env.received.clear()
-    await env.control("status", {"messageId": wamid, "outcome": "failed", "errorCode": 131047})
-    (failed,) = whatsapp_webhook.parse(json.loads(env.received[0].body))
+    sim.received.clear()
+    await sim.control("status", {"messageId": wamid, "outcome": "failed", "errorCode": 131047})
+    (failed,) = whatsapp_webhook.parse(json.loads(sim.received[0].body))
     assert isinstance(failed, StatusUpdate) and failed.status is DeliveryStatus.FAILED
     assert failed.error_code == "131047"
 
 
-async def test_twilio_status_callbacks_are_signed_for_the_status_callback_url(env: Env) -> None:
-    account = await _twilio(env)
-    callback = f"{env.state.target}/webhooks/twilio/whatsapp?team=a"
-    async with await _twilio_send(env, account, CUSTOMER, StatusCallback=callback) as response:
+async def test_twilio_status_callbacks_are_signed_for_the_status_callback_url(sim: Sim) -> None:
+    account = await _twilio(sim)
+    callback = f"{sim.state.target}/webhooks/twilio/whatsapp?team=a"
+    async with await _twilio_send(sim, account, CUSTOMER, StatusCallback=callback) as response:
         sid = (await response.json())["sid"]
-    answer = await env.control("status", {"messageId": sid})
+    answer = await sim.control("status", {"messageId": sid})
     assert [(d["status"], d["httpStatus"]) for d in answer["deliveries"]] == [
         ("sent", 200), ("delivered", 200), ("read", 200)]
     statuses = []
-    for hook in env.received:
+    for hook in sim.received:
         assert hook.url == callback
         params = _twilio_params(hook)
         assert twilio_signature.is_valid(hook.headers["X-Twilio-Signature"], hook.url, params, account["authToken"])
         statuses += twilio_webhook.parse(params, dt.datetime.now(dt.UTC))
     assert [(s.provider_message_id, s.status, s.account_key) for s in statuses] == [
         (sid, DeliveryStatus.SENT, SENDER), (sid, DeliveryStatus.DELIVERED, SENDER), (sid, DeliveryStatus.READ, SENDER)]
-    env.received.clear()
-    await env.control("status", {"messageId": sid, "outcome": "failed", "errorCode": 63016})
-    (failed,) = twilio_webhook.parse(_twilio_params(env.received[0]), dt.datetime.now(dt.UTC))
+    sim.received.clear()
+    await sim.control("status", {"messageId": sid, "outcome": "failed", "errorCode": 63016})
+    (failed,) = twilio_webhook.parse(_twilio_params(sim.received[0]), dt.datetime.now(dt.UTC))
     assert isinstance(failed, StatusUpdate) and failed.status is DeliveryStatus.FAILED and failed.error_code == "63016"
 
 
-async def test_instagram_read_is_messaging_seen_and_the_rest_is_skipped(env: Env) -> None:
-    ig = await _instagram(env)
-    async with env.session.post(f"{env.base}/v23.0/{ig['igId']}/messages",
+async def test_instagram_read_is_messaging_seen_and_the_rest_is_skipped(sim: Sim) -> None:
+    ig = await _instagram(sim)
+    async with sim.session.post(f"{sim.base}/v23.0/{ig['igId']}/messages",
                                 headers={"Authorization": f"Bearer {ig['accessToken']}"},
                                 json={"recipient": {"id": "9000000000000007"}, "message": {"text": "hey"}}) as response:
         mid = (await response.json())["message_id"]
-    answer = await env.control("status", {"messageId": mid})
+    answer = await sim.control("status", {"messageId": mid})
     assert [("skipped" in d, d["status"]) for d in answer["deliveries"]] == [
         (True, "sent"), (True, "delivered"), (False, "read")]
-    (hook,) = env.received
+    (hook,) = sim.received
     assert meta_signature.is_valid(hook.headers[meta_signature.SIGNATURE_HEADER], hook.body, "ig-app-secret")
     (seen,) = instagram_webhook.parse(json.loads(hook.body))
     assert isinstance(seen, StatusUpdate) and (seen.provider_message_id, seen.status) == (mid, DeliveryStatus.READ)
 
 
-async def test_status_for_an_unknown_message_is_404_and_reset_forgets_everything(env: Env) -> None:
-    await _whatsapp(env)
-    await env.control("status", {"messageId": "wamid.unknown"}, expect=404)
-    async with env.session.get(f"{env.base}/v23.0/106540352242922") as response:
+async def test_status_for_an_unknown_message_is_404_and_reset_forgets_everything(sim: Sim) -> None:
+    await _whatsapp(sim)
+    await sim.control("status", {"messageId": "wamid.unknown"}, expect=404)
+    async with sim.session.get(f"{sim.base}/v23.0/106540352242922") as response:
         assert response.status == 401
-    assert len(await env.requests()) == 1
-    await env.control("reset", {})
-    assert await env.requests() == [] and env.state.meta == {}
+    assert len(await sim.requests()) == 1
+    await sim.control("reset", {})
+    assert await sim.requests() == [] and sim.state.meta == {}
 
 
 # Send checks, recorded times, settings -----------------------------------------------------------------------------
-async def test_requests_are_recorded_in_order_with_their_arrival_time(env: Env) -> None:
-    account = await _twilio(env)
+async def test_requests_are_recorded_in_order_with_their_arrival_time(sim: Sim) -> None:
+    account = await _twilio(sim)
     for _ in range(3):
-        async with await _twilio_send(env, account, CUSTOMER):
+        async with await _twilio_send(sim, account, CUSTOMER):
             pass
-    recorded = await env.requests()
+    recorded = await sim.requests()
     assert [r["seq"] for r in recorded] == [1, 2, 3]
-    assert {r["at"] for r in recorded} == {env.state.clock.now().isoformat()}  # the simulator's clock
+    assert {r["at"] for r in recorded} == {sim.state.clock.now().isoformat()}  # the simulator's clock
     assert recorded[0]["monotonic"] <= recorded[1]["monotonic"] <= recorded[2]["monotonic"]
 
 
@@ -317,32 +273,32 @@ async def test_requests_are_recorded_in_order_with_their_arrival_time(env: Env) 
     ({"ContentVariables": '{"1": "a"}'}, 21654),
     ({"ContentSid": "HX" + "0" * 32}, 21655),
 ])
-async def test_twilio_send_is_checked_like_twilio(env: Env, extra: dict[str, str], code: int) -> None:
-    account = await _twilio(env)
-    async with await _twilio_send(env, account, CUSTOMER, **extra) as response:
+async def test_twilio_send_is_checked_like_twilio(sim: Sim, extra: dict[str, str], code: int) -> None:
+    account = await _twilio(sim)
+    async with await _twilio_send(sim, account, CUSTOMER, **extra) as response:
         assert response.status == 400
         assert (await response.json())["code"] == code
-    assert env.state.messages == {}
+    assert sim.state.messages == {}
 
 
-async def test_twilio_content_variables_must_be_a_json_object_of_clean_values(env: Env) -> None:
-    account = await _twilio(env)
-    content = await env.control("templates", {"provider": "whatsapp-twilio", "accountSid": account["accountSid"]})
+async def test_twilio_content_variables_must_be_a_json_object_of_clean_values(sim: Sim) -> None:
+    account = await _twilio(sim)
+    content = await sim.control("templates", {"provider": "whatsapp-twilio", "accountSid": account["accountSid"]})
     for variables, status in (('{"1": "two\\nlines"}', 400), ("[1]", 400), ('{"1": "Ana"}', 201)):
-        async with await _twilio_send(env, account, CUSTOMER, ContentSid=content["id"],
+        async with await _twilio_send(sim, account, CUSTOMER, ContentSid=content["id"],
                                       ContentVariables=variables) as response:
             assert response.status == status, variables
 
 
-async def test_whatsapp_upload_refuses_types_and_sizes_meta_refuses(env: Env) -> None:
-    wa = await _whatsapp(env)
-    url = f"{env.base}/v23.0/{wa['phoneNumberId']}/media"
+async def test_whatsapp_upload_refuses_types_and_sizes_meta_refuses(sim: Sim) -> None:
+    wa = await _whatsapp(sim)
+    url = f"{sim.base}/v23.0/{wa['phoneNumberId']}/media"
     for content_type, size, status in (("image/gif", 10, 400), ("image/jpeg", 5 * 2**20 + 1, 400),
                                        ("image/jpeg", 10, 200)):
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
         form.add_field("file", io.BytesIO(b"x" * size), content_type=content_type, filename="f")
-        async with env.session.post(url, data=form,
+        async with sim.session.post(url, data=form,
                                     headers={"Authorization": f"Bearer {wa['accessToken']}"}) as response:
             body = await response.json()
             assert response.status == status, body
@@ -358,29 +314,29 @@ async def test_whatsapp_upload_refuses_types_and_sizes_meta_refuses(env: Env) ->
     ({"sender_action": "mark_seen"}, True),
     ({"sender_action": "dance"}, False),
 ])
-async def test_instagram_send_is_checked_like_graph(env: Env, body: dict[str, Any], ok: bool) -> None:
-    ig = await _instagram(env)
-    async with env.session.post(f"{env.base}/v23.0/me/messages", json={"recipient": {"id": "42"}, **body},
+async def test_instagram_send_is_checked_like_graph(sim: Sim, body: dict[str, Any], ok: bool) -> None:
+    ig = await _instagram(sim)
+    async with sim.session.post(f"{sim.base}/v23.0/me/messages", json={"recipient": {"id": "42"}, **body},
                                 headers={"Authorization": f"Bearer {ig['accessToken']}"}) as response:
         assert (response.status == 200) is ok, await response.text()
         if not ok:
             assert (await response.json())["error"]["code"] == 100
 
 
-async def test_faults_by_code_and_method_and_settings(env: Env) -> None:
-    wa = await _whatsapp(env)
-    await env.control("faults", {"path_prefix": "/v23.0/", "method": "POST", "code": 131047})
-    await env.control("faults", {"path_prefix": "/v23.0/"}, expect=400)  # says nothing to do
-    async with env.session.get(f"{env.base}/v23.0/{wa['phoneNumberId']}",
+async def test_faults_by_code_and_method_and_settings(sim: Sim) -> None:
+    wa = await _whatsapp(sim)
+    await sim.control("faults", {"path_prefix": "/v23.0/", "method": "POST", "code": 131047})
+    await sim.control("faults", {"path_prefix": "/v23.0/"}, expect=400)  # says nothing to do
+    async with sim.session.get(f"{sim.base}/v23.0/{wa['phoneNumberId']}",
                                headers={"Authorization": f"Bearer {wa['accessToken']}"}) as response:
         assert response.status == 200  # a GET: the fault waits for a POST
-    async with env.session.post(f"{env.base}/v23.0/{wa['phoneNumberId']}/messages", json={},
+    async with sim.session.post(f"{sim.base}/v23.0/{wa['phoneNumberId']}/messages", json={},
                                 headers={"Authorization": f"Bearer {wa['accessToken']}"}) as response:
         error = (await response.json())["error"]
     assert response.status == 400 and error["code"] == 131047
     assert error["error_data"]["details"].startswith("Message failed to send because more than 24 hours")
-    async with env.session.get(f"{env.base}/_sim/settings") as response:
+    async with sim.session.get(f"{sim.base}/_sim/settings") as response:
         assert (await response.json())["autoStatus"] is False
-    changed = await env.control("settings", {"autoStatus": True, "autoStatusOutcome": "delivered"})
+    changed = await sim.control("settings", {"autoStatus": True, "autoStatusOutcome": "delivered"})
     assert (changed["autoStatus"], changed["autoStatusOutcome"]) == (True, "delivered")
-    await env.control("settings", {"autoStatusOutcome": "lost"}, expect=400)
+    await sim.control("settings", {"autoStatusOutcome": "lost"}, expect=400)
