@@ -150,6 +150,21 @@ async def test_a_permanent_failure_fails_the_message_with_the_providers_code_and
     assert await world.run() == 0 and world.gateway.attempts == 1
 
 
+async def test_an_opt_out_refusal_of_several_messages_records_one_opt_out(world: World) -> None:
+    thread = await world.thread()
+    first, second = await world.send(thread, "k-3a"), await world.send(thread, "k-3b")
+    world.gateway.fail_next_sends(*[ProviderError("the recipient unsubscribed", transient=False, code="21610",
+                                                  reason="opted_out") for _ in range(2)])
+    await world.run()  # the clock stands still: the account cap lets one go now, the other a moment later
+    world.clock.advance(dt.timedelta(seconds=1))
+    await world.run()
+    assert [(await world.message(m.id)).status for m in (first, second)] == [DeliveryStatus.FAILED] * 2
+    assert world.owner is not None
+    async with world.services.uows.for_team(world.owner.team_id) as uow:
+        changes = [e for e in await uow.outbox.since(None, 100) if e.kind == "consent.changed"]
+    assert [c.payload["status"] for c in changes] == ["opted_out"]  # one ledger record for the contact
+
+
 async def test_an_ambiguous_failure_ends_unknown_and_is_never_sent_again(world: World) -> None:
     message = await world.send(await world.thread(), "k-4")
     world.gateway.fail_next_sends(ProviderError("read timeout", transient=True, ambiguous=True))

@@ -23,7 +23,7 @@ from ...ports.jobs import Backoff, JobQueue
 from ...ports.providers import ProviderError, ProviderRegistry
 from ...ports.rates import RateLimiter
 from ...ports.storage import BlobStorage
-from ...ports.unit_of_work import UnitOfWorkFactory
+from ...ports.unit_of_work import TeamUnitOfWork, UnitOfWorkFactory
 from ..model import audit, events
 from ..model.accounts import CommunicationAccount
 from ..model.channels import DeliveryStatus
@@ -36,7 +36,7 @@ from ..policies.decision import Blocked
 from ..policies.rate_caps import send_caps
 from .connections import ConnectionService
 from .consent import record_consent
-from .outbound import HOLD, MAX_ATTEMPTS, SEND_TASK, OutboundSettings, schedule_send, still_allowed
+from .outbound import HOLD, MAX_ATTEMPTS, OutboundSettings, schedule_send, still_allowed
 from .outbound_content import outgoing_of
 from .send_sweep import status_event, sweep_sends
 
@@ -263,11 +263,9 @@ class SendDispatcher:
                 retries.add(retry_at)
         async with self.uows.for_team(team_id) as uow:
             await uow.messages.save_dispatches([s.message for s in sends])
-            opted_out: set[tuple[str, str]] = set()  # one record per contact and channel, however many refusals
             for send in sends:
-                contact = (send.thread.contact_id, send.thread.channel.value)
-                if send.error is not None and send.error.reason == "opted_out" and contact not in opted_out:
-                    opted_out.add(contact)
+                if (send.error is not None and send.error.reason == "opted_out"
+                        and not await _already_opted_out(uow, send.thread)):
                     await record_consent(uow, ConsentRecord(send.thread.contact_id, send.thread.channel,
                                                             ConsentStatus.OPTED_OUT,
                                                             f"provider error {send.error.code}", now),
@@ -299,6 +297,12 @@ class SendDispatcher:
     async def sweep(self) -> int:
         """The periodic task `outbound.sweep` (usecases.send_sweep). Returns how many jobs it deferred."""
         return await sweep_sends(self.uows, self.clock, self.jobs)
+
+
+async def _already_opted_out(uow: TeamUnitOfWork, thread: Thread) -> bool:
+    """Whether the ledger already says so: the provider refusing several messages makes one record."""
+    latest = await uow.consent.latest(thread.contact_id, thread.channel)
+    return latest is not None and latest.status is ConsentStatus.OPTED_OUT
 
 
 def _batch_size(account: CommunicationAccount) -> int:
